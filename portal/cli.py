@@ -1,0 +1,27 @@
+"""The ``portal`` console script: a Flask CLI group with the portal's commands.
+
+``portal X`` and ``flask --app wsgi X`` run the same commands; each feature
+keeps its commands next to its code, and :func:`register_commands` adds them.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.cli import FlaskGroup
+
+
+def register_commands(app: Flask) -> None:
+    """Add every feature's CLI commands to ``app.cli``."""
+    from portal.ledger.cli import db_group, ledger_group
+
+    for group in (db_group, ledger_group):
+        app.cli.add_command(group)
+
+
+def _create_app() -> Flask:
+    from portal.app import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, help="The payment portal's commands.")

@@ -1,0 +1,1 @@
+"""What every page shares: health, the request's database session, error pages."""

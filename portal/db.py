@@ -1,0 +1,142 @@
+"""The database: engine, session factory, declarative base and the unit of work.
+
+Invariants this module keeps:
+
+- Only a :class:`UnitOfWork` commits. Services receive its session, change
+  things and return; the unit of work rolls back everything unless
+  :meth:`UnitOfWork.commit` is called, and runs the after-commit callbacks
+  (e-mail, outgoing webhooks) only once the commit has succeeded.
+- On SQLite every transaction starts with ``BEGIN IMMEDIATE``: SQLite has no row
+  locks, so a write that depends on a balance must hold the database's write
+  lock from its first read (DESIGN.md, ledger rule 7). On PostgreSQL the ledger
+  takes row locks (``SELECT ... FOR UPDATE``) instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table the portal owns."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine for ``url`` with the portal's connection settings."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN and cannot start an
+    # IMMEDIATE transaction, so take it over, as the SQLAlchemy docs describe:
+    # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgres(session_or_engine) -> bool:
+    """Tell whether the session's (or engine's) database is PostgreSQL."""
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) \
+        else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+class Database:
+    """An engine and its session factory: one per app (or per test database)."""
+
+    def __init__(self, url: str, **engine_kwargs) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def unit_of_work(self) -> UnitOfWork:
+        """Start a unit of work on a new session."""
+        return UnitOfWork(self.session_factory)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Yield a session for reads; it is rolled back and closed afterwards."""
+        session = self.session_factory()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """A transaction that rolls back unless :meth:`commit` is called.
+
+    Use as a context manager::
+
+        with db.unit_of_work() as uow:
+            payments.settle(uow.session, payment_id)
+            uow.after_commit(lambda: send_receipt(payment_id))
+            uow.commit()
+    """
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self._session_factory = session_factory
+        self.session: Session
+        self._callbacks: list[Callable[[], None]] = []
+        self.committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after a successful commit (never if rolled back)."""
+        self._callbacks.append(callback)
+
+    def commit(self) -> None:
+        """Commit the session, then run the after-commit callbacks in order."""
+        self.session.commit()
+        self.committed = True
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()

@@ -1,0 +1,186 @@
+"""``portal ledger check``: re-derive every ledger invariant from the tables.
+
+Reads only; trusts nothing the portal caches. Each check is one SQL query
+ordered so that the *first* violation (lowest id) is named. The checks, in
+order:
+
+1. every entry has at least two lines, and its lines sum to zero per currency;
+2. every line is on a known account, non-zero, and names a customer where the
+   account needs one (receivable lines also an invoice);
+3. receivable lines match their invoice's customer and currency;
+4. every invoice's cached balance equals the sum of its receivable lines and is
+   not negative;
+5. active reservations belong to unsettled payments, and each invoice's cached
+   reservation total equals its active reservations;
+6. a payment's allocations do not exceed its amount, and each settled payment
+   has exactly one settlement entry whose receivable lines equal its
+   allocations (cash plus discount);
+7. idempotency keys are unique (the index says so; another writer may not have
+   kept it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from portal.ledger import accounts
+from portal.ledger.models import UNSETTLED_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencySummary:
+    """Totals of one currency."""
+
+    currency: str
+    entries: int
+    open_ar_minor: int
+    customer_credit_minor: int
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """The outcome: ``violation`` names the first broken invariant, or is None."""
+
+    violation: str | None
+    summaries: list[CurrencySummary] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every invariant holds."""
+        return self.violation is None
+
+
+def _in_list(values) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+_UNSETTLED = _in_list(UNSETTLED_STATUSES)
+_ACCOUNTS = _in_list(sorted(accounts.ACCOUNTS))
+_CUSTOMER_ACCOUNTS = _in_list(sorted(accounts.CUSTOMER_ACCOUNTS))
+
+# (query, message) pairs: the query returns the first offending row or nothing.
+_CHECKS: list[tuple[str, str]] = [
+    (
+        """SELECT e.id, e.idempotency_key, count(l.id) FROM ar_journal_entries e
+           LEFT JOIN ar_journal_lines l ON l.entry_id = e.id
+           GROUP BY e.id, e.idempotency_key HAVING count(l.id) < 2 ORDER BY e.id LIMIT 1""",
+        "entry {0} ({1!r}) has {2} line(s); an entry needs at least two",
+    ),
+    (
+        """SELECT e.id, e.idempotency_key, l.currency, sum(l.amount_minor)
+           FROM ar_journal_lines l JOIN ar_journal_entries e ON e.id = l.entry_id
+           GROUP BY e.id, e.idempotency_key, l.currency HAVING sum(l.amount_minor) <> 0
+           ORDER BY e.id LIMIT 1""",
+        "entry {0} ({1!r}) is unbalanced: its {2} lines sum to {3}, not zero",
+    ),
+    (
+        f"""SELECT l.entry_id, l.id, l.account FROM ar_journal_lines l
+            WHERE l.account NOT IN {_ACCOUNTS} ORDER BY l.entry_id, l.id LIMIT 1""",
+        "entry {0}: line {1} is on unknown account {2!r}",
+    ),
+    (
+        """SELECT l.entry_id, l.id FROM ar_journal_lines l WHERE l.amount_minor = 0
+           ORDER BY l.entry_id, l.id LIMIT 1""",
+        "entry {0}: line {1} has a zero amount",
+    ),
+    (
+        f"""SELECT l.entry_id, l.id, l.account FROM ar_journal_lines l
+            WHERE (l.account IN {_CUSTOMER_ACCOUNTS} AND l.customer_id IS NULL)
+               OR (l.account = '{accounts.RECEIVABLE}' AND l.invoice_id IS NULL)
+            ORDER BY l.entry_id, l.id LIMIT 1""",
+        "entry {0}: {2} line {1} does not name its customer and invoice",
+    ),
+    (
+        f"""SELECT l.entry_id, i.number, l.id FROM ar_journal_lines l
+            JOIN ar_invoices i ON i.id = l.invoice_id
+            WHERE l.account = '{accounts.RECEIVABLE}'
+              AND (l.customer_id <> i.customer_id OR l.currency <> i.currency)
+            ORDER BY l.entry_id, l.id LIMIT 1""",
+        "entry {0}: receivable line {2} does not match invoice {1}'s customer or currency",
+    ),
+    (
+        f"""SELECT i.number, i.balance_minor, coalesce(r.total, 0) FROM ar_invoices i
+            LEFT JOIN (SELECT invoice_id, sum(amount_minor) AS total FROM ar_journal_lines
+                       WHERE account = '{accounts.RECEIVABLE}' GROUP BY invoice_id) r
+              ON r.invoice_id = i.id
+            WHERE i.balance_minor <> coalesce(r.total, 0) OR coalesce(r.total, 0) < 0
+            ORDER BY i.id LIMIT 1""",
+        "invoice {0}: balance {1} does not equal its receivable lines ({2}) or is negative",
+    ),
+    (
+        f"""SELECT p.id, p.status, r.invoice_id FROM ar_reservations r
+            JOIN ar_payments p ON p.id = r.payment_id
+            WHERE r.released_at IS NULL AND p.status NOT IN {_UNSETTLED}
+            ORDER BY p.id LIMIT 1""",
+        "payment {0}: has status {1} but still reserves invoice id {2}",
+    ),
+    (
+        """SELECT i.number, i.reserved_minor, coalesce(r.total, 0) FROM ar_invoices i
+           LEFT JOIN (SELECT invoice_id, sum(amount_minor + discount_minor) AS total
+                      FROM ar_reservations WHERE released_at IS NULL GROUP BY invoice_id) r
+             ON r.invoice_id = i.id
+           WHERE i.reserved_minor <> coalesce(r.total, 0)
+           ORDER BY i.id LIMIT 1""",
+        "invoice {0}: reserved {1} does not equal its active reservations ({2})",
+    ),
+    (
+        """SELECT p.id, p.amount_minor, sum(a.amount_minor) FROM ar_payments p
+           JOIN ar_payment_allocations a ON a.payment_id = p.id
+           GROUP BY p.id, p.amount_minor HAVING sum(a.amount_minor) > p.amount_minor
+           ORDER BY p.id LIMIT 1""",
+        "payment {0}: allocations ({2}) exceed its amount ({1})",
+    ),
+    (
+        """SELECT p.id, p.status, count(e.id) FROM ar_payments p
+           LEFT JOIN ar_journal_entries e ON e.payment_id = p.id AND e.kind = 'payment_settled'
+           GROUP BY p.id, p.status, p.settled_at
+           HAVING (p.settled_at IS NOT NULL AND count(e.id) <> 1)
+               OR (p.settled_at IS NULL AND count(e.id) <> 0)
+           ORDER BY p.id LIMIT 1""",
+        "payment {0} ({1}) has {2} settlement entries",
+    ),
+    (
+        f"""SELECT p.id, x.invoice_id, x.journal, x.allocated FROM ar_payments p
+            JOIN (
+              SELECT e.payment_id, l.invoice_id, -sum(l.amount_minor) AS journal,
+                     (SELECT coalesce(sum(a.amount_minor + a.discount_minor), 0)
+                      FROM ar_payment_allocations a
+                      WHERE a.payment_id = e.payment_id AND a.invoice_id = l.invoice_id)
+                      AS allocated
+              FROM ar_journal_entries e JOIN ar_journal_lines l ON l.entry_id = e.id
+              WHERE e.kind = 'payment_settled' AND l.account = '{accounts.RECEIVABLE}'
+              GROUP BY e.payment_id, l.invoice_id
+            ) x ON x.payment_id = p.id
+            WHERE x.journal <> x.allocated ORDER BY p.id LIMIT 1""",
+        "payment {0}: its settlement takes {2} from invoice id {1} but allocates {3}",
+    ),
+    (
+        """SELECT idempotency_key, count(*) FROM ar_journal_entries
+           GROUP BY idempotency_key HAVING count(*) > 1 ORDER BY idempotency_key LIMIT 1""",
+        "idempotency key {0!r} is used by {1} entries",
+    ),
+]
+
+_SUMMARY = f"""
+SELECT c.currency,
+  (SELECT count(DISTINCT l2.entry_id) FROM ar_journal_lines l2 WHERE l2.currency = c.currency),
+  (SELECT coalesce(sum(l3.amount_minor), 0) FROM ar_journal_lines l3
+     WHERE l3.currency = c.currency AND l3.account = '{accounts.RECEIVABLE}'),
+  (SELECT coalesce(-sum(l4.amount_minor), 0) FROM ar_journal_lines l4
+     WHERE l4.currency = c.currency AND l4.account = '{accounts.CUSTOMER_CREDIT}')
+FROM (SELECT DISTINCT currency FROM ar_journal_lines) c ORDER BY c.currency
+"""
+
+
+def run_checks(session: Session) -> CheckResult:
+    """Run every check; return the first violation (or none) and the per-currency summary."""
+    for query, message in _CHECKS:
+        row = session.execute(text(query)).first()
+        if row is not None:
+            return CheckResult(violation=message.format(*row))
+    summaries = [CurrencySummary(cur, int(n), int(ar), int(credit))
+                 for cur, n, ar, credit in session.execute(text(_SUMMARY))]
+    return CheckResult(violation=None, summaries=summaries)

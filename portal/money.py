@@ -1,0 +1,140 @@
+"""Money: an integer count of minor units and an ISO 4217 currency code.
+
+Invariants:
+
+- No floats, ever: amounts are ``int`` minor units; parsing goes through
+  ``Decimal`` from text and refuses anything that does not fit the currency's
+  minor unit exactly (``"10.005"`` USD is an error, never rounded silently).
+- Arithmetic between amounts of different currencies raises.
+- Every rounding names its mode; :meth:`Money.percent` requires one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+_KNOWN_CURRENCIES = frozenset(list_currencies())
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be represented exactly."""
+
+
+def check_currency(code: str) -> str:
+    """Return ``code`` if it is an ISO 4217 currency code, else raise MoneyError."""
+    if not isinstance(code, str) or len(code) != 3 or code.upper() not in _KNOWN_CURRENCIES:
+        raise MoneyError(f"unknown currency code {code!r}")
+    return code.upper()
+
+
+def minor_exponent(currency: str) -> int:
+    """Number of decimal places of ``currency``'s minor unit (2 for USD, 0 for JPY)."""
+    return get_currency_precision(check_currency(currency))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount: ``minor`` units of ``currency``."""
+
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.minor, bool) or not isinstance(self.minor, int):
+            raise MoneyError(f"money must be an integer of minor units, got {self.minor!r}")
+        object.__setattr__(self, "currency", check_currency(self.currency))
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Return no money in ``currency``."""
+        return cls(0, currency)
+
+    @classmethod
+    def parse(cls, text: str, currency: str) -> Money:
+        """Parse a decimal string such as ``"1234.50"`` into exact minor units.
+
+        Thousands separators (``,`` or ``_``) are allowed; more decimal places
+        than the currency has are refused, not rounded.
+        """
+        exponent = minor_exponent(currency)
+        cleaned = str(text).strip().replace(",", "").replace("_", "")
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            raise MoneyError(f"{text!r} is not an amount") from None
+        if not value.is_finite():
+            raise MoneyError(f"{text!r} is not an amount")
+        scaled = value.scaleb(exponent)
+        if scaled != scaled.to_integral_value():
+            raise MoneyError(
+                f"{text!r} has more decimal places than {currency.upper()} allows ({exponent})"
+            )
+        return cls(int(scaled), currency)
+
+    def to_decimal(self) -> Decimal:
+        """Return the amount in major units as an exact Decimal."""
+        return Decimal(self.minor).scaleb(-minor_exponent(self.currency))
+
+    def percent(self, rate: Decimal, rounding: str) -> Money:
+        """Return ``rate`` percent of this amount, rounded to a minor unit with ``rounding``."""
+        if not isinstance(rate, Decimal):
+            raise MoneyError("a percentage must be a Decimal")
+        value = (Decimal(self.minor) * rate / Decimal(100)).to_integral_value(rounding=rounding)
+        return Money(int(value), self.currency)
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor < other.minor
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor <= other.minor
+
+    def __bool__(self) -> bool:
+        return self.minor != 0
+
+    def format(self, locale: str = "en_US") -> str:
+        """Format for people, e.g. ``$1,234.50`` or ``1 234,50 €``."""
+        return format_currency(self.to_decimal(), self.currency, locale=locale)
+
+    def plain(self) -> str:
+        """Format as a plain decimal string (``"1234.50"``), for CSV and APIs."""
+        return f"{self.to_decimal():f}"
+
+    def __str__(self) -> str:
+        return f"{self.plain()} {self.currency}"
+
+
+def split_evenly(total: Money, parts: int) -> list[Money]:
+    """Split ``total`` into ``parts`` amounts that differ by at most one minor unit.
+
+    The remainder goes to the last parts, so the sum is always exactly ``total``.
+    """
+    if parts < 1:
+        raise MoneyError("cannot split into fewer than one part")
+    base, remainder = divmod(total.minor, parts)
+    return [Money(base + (1 if i >= parts - remainder else 0), total.currency)
+            for i in range(parts)]
+
+
+HALF_UP = ROUND_HALF_UP

@@ -1,0 +1,147 @@
+"""Shared fixtures: a fresh, migrated database per test, on SQLite and (when
+``PORTAL_TEST_DATABASE_URL`` names a PostgreSQL server) on PostgreSQL too.
+
+Each test gets its own database, copied from a template migrated once per run,
+so tests that commit (and the append-only journal, which refuses the DELETEs
+a cleanup would need) never leak into one another:
+
+- SQLite: the template file is copied;
+- PostgreSQL: ``CREATE DATABASE ... TEMPLATE ...``, dropped after the test.
+
+Tests that take the ``db`` fixture run once per backend; the PostgreSQL runs
+carry the ``postgres`` marker, so ``pytest -m postgres`` is the PostgreSQL suite.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal.app import create_app
+from portal.config import Config, normalize_database_url
+from portal.db import Database
+from portal.schema import upgrade
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+_counter = itertools.count()
+
+
+def pytest_report_header(config):
+    if PG_URL:
+        return f"PostgreSQL suite: on ({make_url(PG_URL).render_as_string(hide_password=True)})"
+    return "PostgreSQL suite: off (set PORTAL_TEST_DATABASE_URL to run it)"
+
+
+def pytest_collection_modifyitems(config, items):
+    if PG_URL:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+class PostgresServer:
+    """Creates and drops the run's PostgreSQL databases."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(normalize_database_url(url))
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        self.prefix = f"portal_test_{uuid.uuid4().hex[:8]}"
+        self.template = f"{self.prefix}_tpl"
+        self.created: list[str] = []
+
+    def url_for(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            suffix = f" TEMPLATE {template}" if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        for name in reversed(self.created):
+            self.drop(name)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    if not PG_URL:
+        pytest.fail("this test needs PostgreSQL: set PORTAL_TEST_DATABASE_URL")
+    server = PostgresServer(PG_URL)
+    upgrade(server.create(server.template))
+    yield server
+    server.close()
+
+
+def _backend_params():
+    return [pytest.param("sqlite", id="sqlite"),
+            pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_backend_params())
+def database_url(request, tmp_path) -> str:
+    """A fresh, migrated, empty database for this test; its URL."""
+    if request.param == "sqlite":
+        path = tmp_path / "portal.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"{server.prefix}_{next(_counter)}"
+    url = server.create(name, template=server.template)
+    request.addfinalizer(lambda: server.drop(name))
+    return url
+
+
+@pytest.fixture
+def db(database_url):
+    """A :class:`portal.db.Database` on this test's fresh database."""
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def config(database_url, tmp_path) -> Config:
+    return Config(database_url=database_url, secret_key="test-secret",
+                  instance_path=tmp_path / "instance", testing=True).with_defaults()
+
+
+@pytest.fixture
+def app(config):
+    application = create_app(config)
+    yield application
+    application.extensions["portal.db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
