@@ -26,17 +26,30 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.config.update(config.as_flask_config())
     config.instance_path.mkdir(parents=True, exist_ok=True)
+    app.extensions["portal.db"] = Database(config.database_url)
 
-    database = Database(config.database_url)
-    app.extensions["portal.db"] = database
+    from portal import i18n
+    from portal.accounts.access import login_manager
+    from portal.core import context, errors, security
 
-    from portal.core import views as core_views
-
-    app.register_blueprint(core_views.bp)
-
-    from portal.core import errors
-
+    security.init_app(app)
+    context.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
     errors.register(app)
+
+    from portal.accounts import views as accounts_views
+    from portal.core import views as core_views
+    from portal.staff import views as staff_views
+
+    for blueprint in (core_views.bp, accounts_views.bp, staff_views.bp):
+        app.register_blueprint(blueprint)
+    security.csrf.exempt(core_views.bp)  # machine endpoints; webhooks verify signatures
+
+    if config.celery_broker_url:
+        from portal.tasks import make_celery
+
+        app.extensions["portal.celery"] = make_celery(app)
 
     from portal.cli import register_commands
 

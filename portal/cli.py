@@ -12,9 +12,12 @@ from flask.cli import FlaskGroup
 
 def register_commands(app: Flask) -> None:
     """Add every feature's CLI commands to ``app.cli``."""
-    from portal.ledger.cli import db_group, ledger_group
+    from portal.accounts.cli import users_group
+    from portal.bench.cli import bench_group
+    from portal.demo.cli import demo_command
+    from portal.ledger.cli import db_group, import_group, ledger_group
 
-    for group in (db_group, ledger_group):
+    for group in (db_group, ledger_group, import_group, bench_group, users_group, demo_command):
         app.cli.add_command(group)
 
 

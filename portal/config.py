@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,23 +33,39 @@ class Config:
     database_url: str = ""
     secret_key: str = ""
     instance_path: Path = DEFAULT_INSTANCE_PATH
-    # The vendor's time zone decides discount deadlines and "overdue".
-    vendor_timezone: str = "America/New_York"
+    # Public address of the portal, used in e-mailed links.
+    base_url: str = "http://127.0.0.1:5000"
+    # Served over HTTPS: secure cookies and HSTS.
+    https: bool = False
+    # Sessions: minutes without a request, and hours in all, before sign-in is needed again.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    # Sign-in throttle: this many failures per e-mail within a minute lock it for a while.
+    login_failure_limit: int = 10
+    login_lock_minutes: int = 15
+    # Argon2id parameters for passwords: "rfc9106" (default) or "owasp" (lighter).
+    password_hash: str = "rfc9106"
+    invitation_days: int = 7
+    password_reset_minutes: int = 60
+    # Flask-Limiter storage: memory:// by default, redis://... in production.
+    ratelimit_storage_url: str = "memory://"
+    # E-mail: printed to the log unless an SMTP URL is set (smtp://user:pass@host:port).
+    smtp_url: str = ""
+    mail_from: str = "Northwind Billing <billing@northwind.example>"
+    # Tasks run in-process unless a Celery broker is set (redis://127.0.0.1:6379/0).
+    celery_broker_url: str = ""
     testing: bool = False
-    extra: dict = field(default_factory=dict)
-
-    # name of the environment variable for each field (PORTAL_ + upper name)
-    _ENV_FIELDS = ("database_url", "secret_key", "instance_path", "vendor_timezone")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Config:
         """Build the settings from ``PORTAL_*`` variables, then apply ``overrides``."""
         env = os.environ if environ is None else environ
         values: dict = {}
-        for name in cls._ENV_FIELDS:
-            raw = env.get("PORTAL_" + name.upper())
-            if raw:
-                values[name] = Path(raw) if name == "instance_path" else raw
+        for f in fields(cls):
+            raw = env.get("PORTAL_" + f.name.upper())
+            if raw is None or raw == "" or f.name == "testing":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
         config = cls(**values)
         return config.with_defaults(**overrides)
 
@@ -71,6 +87,28 @@ class Config:
         }
 
 
+class ConfigError(ValueError):
+    """A ``PORTAL_*`` variable whose value cannot be used."""
+
+
+def _convert(name: str, annotation: str, raw: str):
+    if annotation == "Path":
+        return Path(raw)
+    if annotation == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"PORTAL_{name.upper()} must be true or false, not {raw!r}")
+    if annotation == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"PORTAL_{name.upper()} must be a whole number, "
+                              f"not {raw!r}") from None
+    return raw
+
+
 def _instance_secret_key(instance: Path) -> str:
     """Return a secret key kept in the instance folder, creating it on first use.
 
@@ -87,4 +125,4 @@ def _instance_secret_key(instance: Path) -> str:
 
 def config_fields() -> list[str]:
     """Names of the settings, for documentation and tests."""
-    return [f.name for f in fields(Config) if not f.name.startswith("_")]
+    return [f.name for f in fields(Config)]

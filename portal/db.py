@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,6 +30,38 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class ExactDecimal(TypeDecorator):
+    """A Decimal column that never becomes a float: NUMERIC on PostgreSQL, TEXT on SQLite.
+
+    SQLite has no decimal type: a NUMERIC column there stores ``1.5`` as a
+    REAL. Percentages and quantities are kept as their exact text instead.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("a float cannot be stored as an exact decimal")
+        exact = Decimal(value).quantize(self._quantum)
+        return str(exact) if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
 
 
 class Base(DeclarativeBase):

@@ -12,11 +12,24 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    ROUND_05UP,
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+)
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 _KNOWN_CURRENCIES = frozenset(list_currencies())
+_ROUNDINGS = frozenset({ROUND_05UP, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN,
+                        ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP})
 
 
 class MoneyError(ValueError):
@@ -59,20 +72,28 @@ class Money:
         Thousands separators (``,`` or ``_``) are allowed; more decimal places
         than the currency has are refused, not rounded.
         """
+        if not isinstance(text, str):
+            # A float has lost exactness before it gets here; take text only.
+            raise MoneyError(f"{text!r} is not text; amounts are parsed from text only")
         exponent = minor_exponent(currency)
-        cleaned = str(text).strip().replace(",", "").replace("_", "")
+        cleaned = text.strip().replace(",", "").replace("_", "")
         try:
             value = Decimal(cleaned)
         except InvalidOperation:
             raise MoneyError(f"{text!r} is not an amount") from None
         if not value.is_finite():
             raise MoneyError(f"{text!r} is not an amount")
-        scaled = value.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
+        try:
+            # quantize refuses (where scaleb would round silently) beyond the
+            # context's 28 digits; a rounded result differs from value.
+            exact = value.quantize(Decimal(1).scaleb(-exponent))
+        except InvalidOperation:
+            raise MoneyError(f"{text!r} is too large an amount") from None
+        if exact != value:
             raise MoneyError(
                 f"{text!r} has more decimal places than {currency.upper()} allows ({exponent})"
             )
-        return cls(int(scaled), currency)
+        return cls(int(exact.scaleb(exponent)), currency)
 
     def to_decimal(self) -> Decimal:
         """Return the amount in major units as an exact Decimal."""
@@ -80,8 +101,10 @@ class Money:
 
     def percent(self, rate: Decimal, rounding: str) -> Money:
         """Return ``rate`` percent of this amount, rounded to a minor unit with ``rounding``."""
-        if not isinstance(rate, Decimal):
-            raise MoneyError("a percentage must be a Decimal")
+        if not isinstance(rate, Decimal) or not rate.is_finite():
+            raise MoneyError("a percentage must be a finite Decimal")
+        if rounding not in _ROUNDINGS:
+            raise MoneyError(f"{rounding!r} is not a decimal rounding mode")
         value = (Decimal(self.minor) * rate / Decimal(100)).to_integral_value(rounding=rounding)
         return Money(int(value), self.currency)
 

@@ -88,6 +88,23 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def new_sqlite_url(sqlite_template, tmp_path_factory):
+    """A function that makes a fresh, migrated, empty SQLite database and returns its URL.
+
+    For tests that need several databases, such as one per Hypothesis example.
+    """
+    directory = tmp_path_factory.mktemp("fresh")
+    numbers = itertools.count()
+
+    def make() -> str:
+        path = directory / f"portal-{next(numbers)}.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def postgres_server():
     if not PG_URL:
         pytest.fail("this test needs PostgreSQL: set PORTAL_TEST_DATABASE_URL")
@@ -126,8 +143,10 @@ def db(database_url):
 
 @pytest.fixture
 def config(database_url, tmp_path) -> Config:
+    # "owasp" argon2id parameters: secure, and fast enough for a test suite.
     return Config(database_url=database_url, secret_key="test-secret",
-                  instance_path=tmp_path / "instance", testing=True).with_defaults()
+                  instance_path=tmp_path / "instance", testing=True,
+                  password_hash="owasp").with_defaults()
 
 
 @pytest.fixture
@@ -145,3 +164,50 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                import email
+                from email import policy
+
+                sink.messages.append(email.message_from_bytes(envelope.content,
+                                                              policy=policy.default))
+                return "250 OK"
+
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    def to(self, address: str) -> list:
+        """Messages sent to ``address``."""
+        return [m for m in self.messages if address in m["To"]]
+
+    @staticmethod
+    def text(message) -> str:
+        """The plain-text body of a message."""
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink()
+    yield sink
+    sink.stop()

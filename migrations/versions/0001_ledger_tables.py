@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from portal.db import ExactDecimal
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -60,7 +62,7 @@ def upgrade() -> None:
     sa.Column('po_number', sa.String(length=64), nullable=True),
     sa.Column('terms', sa.String(length=40), nullable=False),
     sa.Column('net_days', sa.Integer(), nullable=False),
-    sa.Column('discount_percent', sa.Numeric(precision=5, scale=2), nullable=True),
+    sa.Column('discount_percent', ExactDecimal(5, 2), nullable=True),
     sa.Column('discount_days', sa.Integer(), nullable=True),
     sa.Column('memo', sa.Text(), nullable=True),
     sa.Column('balance_minor', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -137,7 +139,7 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('description', sa.String(length=500), nullable=False),
     sa.Column('sku', sa.String(length=64), nullable=True),
-    sa.Column('quantity', sa.Numeric(precision=14, scale=4), nullable=False),
+    sa.Column('quantity', ExactDecimal(14, 4), nullable=False),
     sa.Column('unit_price_minor', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('amount_minor', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('tax_minor', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),

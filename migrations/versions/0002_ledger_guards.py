@@ -86,8 +86,7 @@ def upgrade() -> None:
                 op.execute(f"""
                     CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table}
                     BEGIN
-                      SELECT RAISE(ABORT, 'the AR journal is append-only: {operation} on
-                        {table} is refused; post a reversing entry');
+                      SELECT RAISE(ABORT, 'the AR journal is append-only: {operation} on {table} is refused; post a reversing entry');
                     END""")
 
 

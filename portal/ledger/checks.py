@@ -58,6 +58,7 @@ def _in_list(values) -> str:
 
 
 _UNSETTLED = _in_list(UNSETTLED_STATUSES)
+_SETTLED = _in_list(("succeeded", "reversed"))
 _ACCOUNTS = _in_list(sorted(accounts.ACCOUNTS))
 _CUSTOMER_ACCOUNTS = _in_list(sorted(accounts.CUSTOMER_ACCOUNTS))
 
@@ -134,27 +135,28 @@ _CHECKS: list[tuple[str, str]] = [
         "payment {0}: allocations ({2}) exceed its amount ({1})",
     ),
     (
-        """SELECT p.id, p.status, count(e.id) FROM ar_payments p
+        # Settled: a settlement time, or a status only a settled payment has (another
+        # writer may set one without the other).
+        f"""SELECT p.id, p.status, count(e.id) FROM ar_payments p
            LEFT JOIN ar_journal_entries e ON e.payment_id = p.id AND e.kind = 'payment_settled'
            GROUP BY p.id, p.status, p.settled_at
-           HAVING (p.settled_at IS NOT NULL AND count(e.id) <> 1)
-               OR (p.settled_at IS NULL AND count(e.id) <> 0)
+           HAVING ((p.settled_at IS NOT NULL OR p.status IN {_SETTLED}) AND count(e.id) <> 1)
+               OR (p.settled_at IS NULL AND p.status NOT IN {_SETTLED} AND count(e.id) <> 0)
            ORDER BY p.id LIMIT 1""",
         "payment {0} ({1}) has {2} settlement entries",
     ),
     (
-        f"""SELECT p.id, x.invoice_id, x.journal, x.allocated FROM ar_payments p
-            JOIN (
-              SELECT e.payment_id, l.invoice_id, -sum(l.amount_minor) AS journal,
-                     (SELECT coalesce(sum(a.amount_minor + a.discount_minor), 0)
-                      FROM ar_payment_allocations a
-                      WHERE a.payment_id = e.payment_id AND a.invoice_id = l.invoice_id)
-                      AS allocated
+        # Both ways round: a settlement line without its allocation, and an
+        # allocation without its settlement line.
+        f"""SELECT x.payment_id, x.invoice_id, sum(x.journal), sum(x.allocated) FROM (
+              SELECT e.payment_id, l.invoice_id, -l.amount_minor AS journal, 0 AS allocated
               FROM ar_journal_entries e JOIN ar_journal_lines l ON l.entry_id = e.id
               WHERE e.kind = 'payment_settled' AND l.account = '{accounts.RECEIVABLE}'
-              GROUP BY e.payment_id, l.invoice_id
-            ) x ON x.payment_id = p.id
-            WHERE x.journal <> x.allocated ORDER BY p.id LIMIT 1""",
+              UNION ALL
+              SELECT a.payment_id, a.invoice_id, 0, a.amount_minor + a.discount_minor
+              FROM ar_payment_allocations a
+            ) x GROUP BY x.payment_id, x.invoice_id HAVING sum(x.journal) <> sum(x.allocated)
+            ORDER BY x.payment_id, x.invoice_id LIMIT 1""",
         "payment {0}: its settlement takes {2} from invoice id {1} but allocates {3}",
     ),
     (

@@ -23,7 +23,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -31,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base
+from portal.db import Base, ExactDecimal
 
 # BigInteger ids and amounts; SQLite needs plain INTEGER for its rowid alias.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -111,7 +110,7 @@ class Invoice(Base):
     # Payment terms: the text as agreed ("2/10 net 30") and its parsed parts.
     terms: Mapped[str] = mapped_column(String(40))
     net_days: Mapped[int] = mapped_column(Integer)
-    discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    discount_percent: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2))
     discount_days: Mapped[int | None] = mapped_column(Integer)
     memo: Mapped[str | None] = mapped_column(Text)
     # Maintained by the ledger only (see module docstring).
@@ -144,7 +143,7 @@ class InvoiceLine(Base):
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(500))
     sku: Mapped[str | None] = mapped_column(String(64))
-    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal(1))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4), default=Decimal(1))
     unit_price_minor: Mapped[int] = mapped_column(Amount)
     amount_minor: Mapped[int] = mapped_column(Amount)
     tax_minor: Mapped[int] = mapped_column(Amount, default=0)

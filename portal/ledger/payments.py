@@ -47,7 +47,7 @@ from portal.ledger.models import (
     utcnow,
 )
 from portal.ledger.store import Posted
-from portal.money import Money, check_currency
+from portal.money import Money, MoneyError, check_currency
 
 GATEWAY_OF_METHOD = {"card": "stripe", "ach": "stripe", "external": "external"}
 
@@ -95,7 +95,10 @@ def start_payment(session: Session, *, customer_id: int, currency: str, method: 
     changes nothing) if an invoice is not the customer's, is in another
     currency, or has less open than asked.
     """
-    currency = check_currency(currency)
+    try:
+        currency = check_currency(currency)
+    except MoneyError as exc:
+        raise LedgerError(str(exc)) from None
     if method not in PAYMENT_METHODS:
         raise LedgerError(f"unknown payment method {method!r}")
     if _int(amount_minor, "a payment amount") <= 0:
@@ -127,16 +130,16 @@ def start_payment(session: Session, *, customer_id: int, currency: str, method: 
                       method=method, gateway=GATEWAY_OF_METHOD[method], status="pending",
                       created_by=created_by, payer_name=payer_name, payer_email=payer_email,
                       reference=reference)
-    session.add(payment)
-    session.flush()
     for alloc in allocations:
         invoice = invoices[alloc.invoice_id]
-        session.add(Reservation(payment_id=payment.id, invoice_id=invoice.id,
-                                amount_minor=alloc.amount_minor,
-                                discount_minor=alloc.discount_minor,
-                                short_pay_reason=alloc.short_pay_reason,
-                                short_pay_note=alloc.short_pay_note))
+        payment.reservations.append(Reservation(
+            invoice_id=invoice.id, amount_minor=alloc.amount_minor,
+            discount_minor=alloc.discount_minor, short_pay_reason=alloc.short_pay_reason,
+            short_pay_note=alloc.short_pay_note))
         invoice.reserved_minor += alloc.amount_minor + alloc.discount_minor
+    session.add(payment)
+    # One flush: the payment, its reservations (one multi-row INSERT) and the
+    # invoices' reservation totals.
     session.flush()
     return payment
 
@@ -163,11 +166,21 @@ def mark_payment(session: Session, payment_id: int, status: str, *,
     return payment
 
 
-def _release(session: Session, payment: Payment, when: dt.datetime) -> None:
+def _release(payment: Payment, invoices: dict[int, Invoice], when: dt.datetime) -> None:
+    """Release the payment's active reservations on its ``invoices`` (locked and loaded).
+
+    Changes the loaded rows only; the caller's flush writes them.
+    """
     for reservation in payment.reservations:
         if reservation.released_at is None:
             reservation.released_at = when
-            store.set_reserved(session, reservation.invoice_id, -reservation.held_minor)
+            invoices[reservation.invoice_id].reserved_minor -= reservation.held_minor
+
+
+def _refuse_another_payments_key(earlier: Posted | None, payment: Payment, key: str) -> None:
+    if earlier and earlier.entry.payment_id != payment.id:
+        raise store.IdempotencyConflict(
+            f"idempotency key {key!r} already settled payment {earlier.entry.payment_id}")
 
 
 def settle_payment(session: Session, payment_id: int, *, settled_at: dt.datetime | None = None,
@@ -179,22 +192,27 @@ def settle_payment(session: Session, payment_id: int, *, settled_at: dt.datetime
     credit memo may have lowered it meanwhile); whatever cash is left over
     goes to customer credit, so no money is lost or applied twice.
     """
-    payment = store.lock_payment(session, payment_id)
+    payment = store.lock_payment(session, payment_id, with_reservations=True)
     key = idempotency_key or f"payment:{payment.id}:settled"
-    if payment.settled_at is not None:
+    if idempotency_key is not None or payment.settled_at is not None:
+        # Before anything changes: a key used for another kind raises here, and a
+        # key that settled another payment is no replay of this one. (The default
+        # key names this payment; should another writer have taken it, the
+        # insert below writes nothing and the same checks run on what it finds.)
         earlier = store.replayed(session, key, "payment_settled")
-        if earlier:
-            return earlier
-        raise LedgerError(f"payment {payment.id} is already settled under another key")
+        _refuse_another_payments_key(earlier, payment, key)
+        if payment.settled_at is not None:
+            if earlier:
+                return earlier
+            raise LedgerError(f"payment {payment.id} is already settled under another key")
     when = settled_at or utcnow()
     # A payment that failed and then succeeded after all (a retried card) has no
     # reservations left; it still pays what it was meant to, where still open.
     plan = ([r for r in payment.reservations if r.released_at is None]
             if payment.status in UNSETTLED_STATUSES else list(payment.reservations))
-    invoices = store.lock_invoices(session, [r.invoice_id for r in plan])
-    # Release first so that each invoice's full balance is available to this payment.
-    _release(session, payment, when)
-    session.flush()
+    invoices = store.lock_invoices(
+        session, {r.invoice_id for r in payment.reservations if r.released_at is None}
+        | {r.invoice_id for r in plan})
     draft = EntryDraft("payment_settled", key, when, customer_id=payment.customer_id,
                        payment_id=payment.id, source=source)
     cur, cust = payment.currency, payment.customer_id
@@ -204,8 +222,10 @@ def settle_payment(session: Session, payment_id: int, *, settled_at: dt.datetime
     applied: list[tuple[Reservation, int, int]] = []
     for reservation in plan:
         invoice = invoices[reservation.invoice_id]
-        session.refresh(invoice)
-        open_now = invoice.available_minor
+        # What is open to this payment: the balance, less what *other* payments
+        # reserve (its own reservation is released below, with the posting).
+        own = reservation.held_minor if reservation.released_at is None else 0
+        open_now = max(invoice.balance_minor - (invoice.reserved_minor - own), 0)
         cash = min(reservation.amount_minor, open_now)
         discount = min(reservation.discount_minor, open_now - cash)
         if cash + discount == 0:
@@ -218,7 +238,10 @@ def settle_payment(session: Session, payment_id: int, *, settled_at: dt.datetime
                   invoice_id=invoice.id)
     draft.add(accounts.CUSTOMER_CREDIT, -(payment.amount_minor - applied_cash), cur,
               customer_id=cust)
-    posted = store.post(session, draft)
+    posted = store.post(session, draft, flush=False)
+    if not posted.created:  # a writer that raced us to the key; nothing was written
+        _refuse_another_payments_key(posted, payment, key)
+    _release(payment, invoices, when)
     for reservation, cash, discount in applied:
         session.add(Allocation(payment_id=payment.id, invoice_id=reservation.invoice_id,
                                entry_id=posted.entry.id, amount_minor=cash,
@@ -231,6 +254,8 @@ def settle_payment(session: Session, payment_id: int, *, settled_at: dt.datetime
     payment.received_at = payment.received_at or when
     if gateway_ref and not payment.gateway_ref:
         payment.gateway_ref = gateway_ref
+    # One flush: reservations released, each invoice's reservation total, balance
+    # and status in one UPDATE, the allocations, the payment.
     session.flush()
     return posted
 
@@ -245,14 +270,14 @@ def fail_payment(session: Session, payment_id: int, *, status: str = "failed",
     """
     if status not in ("failed", "canceled"):
         raise LedgerError(f"{status!r} is not a failure status")
-    payment = store.lock_payment(session, payment_id)
+    payment = store.lock_payment(session, payment_id, with_reservations=True)
     if payment.status in ("failed", "canceled"):
         return payment
     if payment.status not in UNSETTLED_STATUSES:
         raise LedgerError(f"payment {payment.id} has {payment.status}; reverse it instead")
-    store.lock_invoices(session, [r.invoice_id for r in payment.reservations
-                                  if r.released_at is None])
-    _release(session, payment, when or utcnow())
+    invoices = store.lock_invoices(session, [r.invoice_id for r in payment.reservations
+                                             if r.released_at is None])
+    _release(payment, invoices, when or utcnow())
     payment.status = status
     payment.failure_code = code
     payment.failure_message = message
@@ -278,7 +303,8 @@ def reverse_payment(session: Session, payment_id: int, *, reason: str,
                           "payment can be reversed")
     settlement = session.scalars(
         select(JournalEntry).where(JournalEntry.payment_id == payment.id,
-                                   JournalEntry.kind == "payment_settled")).one()
+                                   JournalEntry.kind == "payment_settled")
+        .execution_options(populate_existing=True)).one()
     invoice_ids = [line.invoice_id for line in settlement.lines if line.invoice_id]
     invoices = store.lock_invoices(session, invoice_ids)
     when = occurred_at or utcnow()
@@ -309,12 +335,38 @@ def record_external_payment(session: Session, *, customer_id: int, amount_minor:
     earlier = store.replayed(session, idempotency_key, "payment_settled")
     if earlier:
         return earlier
-    payment = start_payment(session, customer_id=customer_id, currency=currency,
-                            method="external", amount_minor=amount_minor,
-                            allocations=allocations, reference=reference, created_by=source)
-    payment.received_at = received_at
-    return settle_payment(session, payment.id, settled_at=received_at,
-                          idempotency_key=idempotency_key, source=source)
+    try:
+        # In a savepoint: a writer that raced this one to the key (an ERP retry
+        # sent twice at once) and lost keeps no payment of its own, and gets the
+        # winner's entry instead of a refusal.
+        with session.begin_nested():
+            payment = start_payment(session, customer_id=customer_id, currency=currency,
+                                    method="external", amount_minor=amount_minor,
+                                    allocations=allocations, reference=reference,
+                                    created_by=source)
+            payment.received_at = received_at
+            return settle_payment(session, payment.id, settled_at=received_at,
+                                  idempotency_key=idempotency_key, source=source)
+    except LedgerError:
+        earlier = store.replayed(session, idempotency_key, "payment_settled")
+        if earlier:
+            return earlier
+        raise
+
+
+def _credit_refusal(session: Session, customer_id: int, invoice: Invoice,
+                    amount_minor: int) -> str | None:
+    """Return why ``amount_minor`` of credit cannot go to ``invoice`` (locked), or None."""
+    if invoice.customer_id != customer_id:
+        return f"invoice {invoice.number} belongs to another customer"
+    available_credit = customer_credit(session, customer_id, invoice.currency)
+    if amount_minor > available_credit:
+        return (f"the customer has {_m(max(available_credit, 0), invoice.currency)} "
+                f"of credit; {_m(amount_minor, invoice.currency)} was asked")
+    if amount_minor > invoice.available_minor:
+        return (f"invoice {invoice.number} has only "
+                f"{_m(invoice.available_minor, invoice.currency)} open")
+    return None
 
 
 def apply_credit(session: Session, *, customer_id: int, invoice_id: int, amount_minor: int,
@@ -328,15 +380,14 @@ def apply_credit(session: Session, *, customer_id: int, invoice_id: int, amount_
         raise LedgerError("credit applied must be a positive amount")
     store.lock_customer(session, customer_id)
     invoice = store.lock_invoices(session, [invoice_id])[invoice_id]
-    if invoice.customer_id != customer_id:
-        raise LedgerError(f"invoice {invoice.number} belongs to another customer")
-    available_credit = customer_credit(session, customer_id, invoice.currency)
-    if amount_minor > available_credit:
-        raise LedgerError(f"the customer has {_m(max(available_credit, 0), invoice.currency)} "
-                          f"of credit; {_m(amount_minor, invoice.currency)} was asked")
-    if amount_minor > invoice.available_minor:
-        raise LedgerError(f"invoice {invoice.number} has only "
-                          f"{_m(invoice.available_minor, invoice.currency)} open")
+    refusal = _credit_refusal(session, customer_id, invoice, amount_minor)
+    if refusal is not None:
+        # A writer racing with this key may have applied it while this one
+        # waited for the customer's lock: that is a replay, not a refusal.
+        earlier = store.replayed(session, idempotency_key, "credit_applied")
+        if earlier:
+            return earlier
+        raise LedgerError(refusal)
     draft = EntryDraft("credit_applied", idempotency_key, occurred_at or utcnow(),
                        customer_id=customer_id, invoice_id=invoice.id, source=source)
     draft.add(accounts.CUSTOMER_CREDIT, amount_minor, invoice.currency, customer_id=customer_id)

@@ -1,0 +1,1 @@
+"""Customer accounts, users, roles, sign-in and sessions, invitations, the audit log."""

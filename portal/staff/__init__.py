@@ -1,0 +1,1 @@
+"""The vendor's AR staff pages under ``/staff/``."""

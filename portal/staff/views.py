@@ -1,0 +1,23 @@
+"""``/staff/``: the vendor's AR staff home, with customer and invoice search."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from portal.accounts.access import principal, staff_required
+from portal.core.request_db import uow
+from portal.staff import queries
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.get("/")
+@staff_required()
+def home():
+    term = request.args.get("q", "").strip()[:100]
+    session = uow().session
+    customers = queries.search_customers(session, term) if term else []
+    invoices = queries.search_invoices(session, term) if term else []
+    return render_template("staff/home.html", who=principal(), term=term,
+                           customers=customers, invoices=invoices,
+                           totals=queries.totals(session))
