@@ -27,6 +27,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(config.as_flask_config())
     config.instance_path.mkdir(parents=True, exist_ok=True)
     app.extensions["portal.db"] = Database(config.database_url)
+    if config.proxy_count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_count,
+                                x_proto=config.proxy_count, x_host=config.proxy_count)
 
     from portal import i18n
     from portal.accounts.access import login_manager

@@ -37,6 +37,9 @@ class Config:
     base_url: str = "http://127.0.0.1:5000"
     # Served over HTTPS: secure cookies and HSTS.
     https: bool = False
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    # (0: none; the client address is the socket's).
+    proxy_count: int = 0
     # Sessions: minutes without a request, and hours in all, before sign-in is needed again.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12

@@ -141,6 +141,28 @@ def db(database_url):
     database.dispose()
 
 
+@pytest.fixture(params=[pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)])
+def pg_database_url(request) -> str:
+    """A fresh, migrated, empty PostgreSQL database, for tests of what only it does.
+
+    Row locks and the deferred balance trigger exist only there, so such tests take
+    this fixture instead of ``database_url`` and run in the ``postgres`` suite only.
+    """
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"{server.prefix}_{next(_counter)}"
+    url = server.create(name, template=server.template)
+    request.addfinalizer(lambda: server.drop(name))
+    return url
+
+
+@pytest.fixture
+def pg_db(pg_database_url):
+    """A :class:`portal.db.Database` on a fresh PostgreSQL database."""
+    database = Database(pg_database_url)
+    yield database
+    database.dispose()
+
+
 @pytest.fixture
 def config(database_url, tmp_path) -> Config:
     # "owasp" argon2id parameters: secure, and fast enough for a test suite.

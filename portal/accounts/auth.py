@@ -111,8 +111,10 @@ def authenticate(session: Session, email: str, password: str, *, origin: Origin,
         throttle.failures += 1
         if throttle.failures >= policy.failure_limit:
             throttle.locked_until = now + policy.lock
+        # A known user's failures show in their account's activity log too.
         audit.record(session, "sign_in_failed", origin=origin, user=user if usable else None,
-                     actor_email=email[:254])
+                     actor_email=email[:254],
+                     customer_id=default_customer_id(user) if usable else None)
         raise SignInRefused()
     throttle.failures, throttle.locked_until = 0, None
     if needs_rehash(user.password_hash):

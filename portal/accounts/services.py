@@ -34,6 +34,10 @@ class AccountError(Exception):
     """A request about accounts that cannot be done; the message says why."""
 
 
+class NotMember(AccountError):
+    """The user named is not in this account: to the asker, it does not exist (404)."""
+
+
 class TokenInvalid(AccountError):
     """A link token that is unknown, used or revoked."""
 
@@ -109,7 +113,7 @@ def _membership(session: Session, customer_id: int, user_id: int) -> Membership:
     membership = session.scalars(select(Membership).where(
         Membership.customer_id == customer_id, Membership.user_id == user_id)).one_or_none()
     if membership is None:
-        raise AccountError("That person is not a user of this account.")
+        raise NotMember("That person is not a user of this account.")
     return membership
 
 

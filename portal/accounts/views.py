@@ -36,7 +36,7 @@ from portal.accounts.forms import (
     SwitchAccountForm,
     TotpForm,
 )
-from portal.accounts.services import AccountError, TokenExpired, TokenInvalid
+from portal.accounts.services import AccountError, NotMember, TokenExpired, TokenInvalid
 from portal.core.request_db import uow
 from portal.core.security import limiter
 from portal.notifications import mail
@@ -429,6 +429,8 @@ def change_role(user_id: int):
     try:
         services.change_role(unit.session, customer_id=access.customer_id(), user_id=user_id,
                              role=form.role.data, by=principal().user, origin=origin())
+    except NotMember:
+        abort(404)
     except AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for("accounts.users"))
@@ -446,6 +448,8 @@ def remove_user(user_id: int):
     try:
         services.remove_member(unit.session, customer_id=access.customer_id(), user_id=user_id,
                                by=principal().user, origin=origin())
+    except NotMember:
+        abort(404)
     except AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for("accounts.users"))

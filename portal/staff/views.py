@@ -21,3 +21,12 @@ def home():
     return render_template("staff/home.html", who=principal(), term=term,
                            customers=customers, invoices=invoices,
                            totals=queries.totals(session))
+
+
+@bp.get("/audit")
+@staff_required()
+def audit_log():
+    from portal.accounts import audit
+
+    return render_template("staff/audit.html", who=principal(),
+                           events=audit.recent(uow().session))

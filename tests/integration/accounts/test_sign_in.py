@@ -149,3 +149,34 @@ def test_viewer_cannot_manage_users(world, browser):
     r = viewer.post("/account/users/invite", {"email": "x@acme.example", "role": "admin"},
                     form_page="/account")
     assert r.status_code == 403
+
+
+def test_sign_in_posts_are_rate_limited_per_address(world, browser):
+    b = browser()
+    statuses = [b.sign_in("someone@acme.example", "wrong password here").status_code
+                for _ in range(31)]
+    assert statuses[:30] == [401] * 30
+    assert statuses[30] == 429
+    # The limit is per client address: another address is not affected.
+    token = b.csrf("/login")
+    other = b.client.post("/login", data={"email": "payer@acme.example", "password": PASSWORD,
+                                          "csrf_token": token},
+                          environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert other.status_code == 302
+
+
+def test_audit_log_is_visible_to_the_account_admin_and_to_staff(world, browser):
+    b = browser()
+    b.sign_in("payer@acme.example", "a wrong password")
+    b.sign_in("payer@acme.example")
+    admin = browser()
+    admin.sign_in("admin@acme.example")
+    page = admin.client.get("/account/activity").get_data(as_text=True)
+    assert "sign in failed" in page and "payer@acme.example" in page
+    assert "globex" not in page.lower()
+    staff = browser()
+    staff.sign_in("ar@vendor.example")
+    page = staff.client.get("/staff/audit").get_data(as_text=True)
+    assert "sign in failed" in page and "payer@acme.example" in page
+    assert browser().client.get("/staff/audit").status_code == 302
+    assert admin.client.get("/staff/audit").status_code == 404

@@ -1,0 +1,99 @@
+"""Every route, requested by a user of another customer with the victim's real ids.
+
+The route list comes from the app itself, so a new route is covered the day it
+is added; a route whose URL takes a parameter this test does not know fails
+the test until a value for it is added below.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.accounts import services
+from portal.accounts.audit import Origin
+from tests import builders
+
+# Routes anyone may reach without signing in; they show no customer data.
+PUBLIC = {"static", "core.healthz", "accounts.login", "accounts.index", "accounts.logout",
+          "accounts.forgot_password", "accounts.verify_totp", "accounts.reset_password",
+          "accounts.accept_invitation"}
+# Routes that end the attacker's own session (harmless, but would end the test's sign-in).
+SIGNS_OUT = {"accounts.logout_everywhere"}
+
+
+@pytest.fixture
+def victim(world, app):
+    """Acme's real ids and the words that must never reach Globex's users."""
+    database = app.extensions["portal.db"]
+    with database.unit_of_work() as uow:
+        s = uow.session
+        acme = s.merge(world.acme)
+        invoice = builders.invoice(s, acme, 987_654_32, number="ACME-SECRET-0001")
+        admin = s.get(services.User, world.ids["acme_admin"])
+        issued = services.invite(s, customer_id=acme.id, email="secret.hire@acme.example",
+                                 role="payer", name="Secret Hire", invited_by=admin,
+                                 origin=Origin(), ttl=__import__("datetime").timedelta(days=1))
+        uow.commit()
+    values = {
+        "user_id": world.ids["acme_payer"],
+        "number": invoice.number,
+        "token": issued.token,
+        "filename": "x.pdf",
+    }
+    secrets = ["Acme Corp", "C-ACME", "ACME-SECRET-0001", "9,876,543.21", "987654321",
+               "payer@acme.example", "admin@acme.example", "secret.hire@acme.example"]
+    return values, secrets
+
+
+def _routes(app, skip=frozenset()):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC or rule.endpoint in skip:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_another_customers_ids_reach_nothing(app, world, victim, browser):
+    values, secrets = victim
+    attacker = browser()
+    assert attacker.sign_in("admin@globex.example").status_code == 302
+    token = attacker.csrf("/account/users")
+    checked = 0
+    for rule, method in _routes(app, skip=SIGNS_OUT):
+        missing = [arg for arg in rule.arguments if arg not in values]
+        assert not missing, f"{rule.rule}: add a victim value for {missing} to this test"
+        url = rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
+        if method == "GET":
+            response = attacker.client.get(url)
+        else:
+            response = attacker.client.open(url, method=method,
+                                            data={"csrf_token": token, "role": "viewer",
+                                                  "email": "x@globex.example"})
+        body = response.get_data(as_text=True)
+        if rule.arguments:
+            assert response.status_code in (403, 404), f"{method} {url}: {response.status_code}"
+        for secret in secrets:
+            assert secret not in body, f"{method} {url} shows {secret!r}"
+        checked += 1
+    assert checked >= 10
+    # And nothing above changed Acme: its payer is still a payer.
+    admin = browser()
+    admin.sign_in("admin@acme.example")
+    users = admin.client.get("/account/users").get_data(as_text=True)
+    payer_id = world.ids["acme_payer"]
+    assert re.search(rf'id="role-{payer_id}".*?value="payer" selected', users, re.S)
+
+
+def test_signed_out_visitors_reach_nothing(app, world, victim, browser):
+    values, secrets = victim
+    visitor = browser()
+    for rule, method in _routes(app):
+        url = rule.build({arg: values[arg] for arg in rule.arguments}, append_unknown=False)[1]
+        response = visitor.client.open(url, method=method)
+        assert response.status_code in (302, 400, 401, 404), f"{method} {url}"
+        if response.status_code == 302:
+            assert "/login" in response.location
+        for secret in secrets:
+            assert secret not in response.get_data(as_text=True)
