@@ -42,8 +42,9 @@ DemoHook = Callable[[Session, DemoContext], Iterable[str]]
 def registered_hooks() -> list[DemoHook]:
     """Return the demo loaders of other features, in the order they run.
 
-    None yet. A feature adds its own with one import and one line here, e.g.
-    ``from portal.accounts.demo import demo_users`` (prints ``sign in:``) and
+    A feature adds its own with one import and one line here, e.g.
     ``from portal.links.demo import demo_link`` (prints ``invoice link:``).
     """
-    return []
+    from portal.accounts.demo import demo_users
+
+    return [demo_users]

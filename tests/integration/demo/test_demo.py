@@ -56,8 +56,21 @@ def aging(invoice: Invoice, today: dt.date) -> str:
 def test_demo_loads_every_state_and_loads_only_once(app, runner):
     first = demo(runner)
     assert "demo data loaded" in first.output and "ledger check OK" in first.output
-    # No demo users or links exist yet: nothing pretends there are.
-    assert "sign in:" not in first.output and "invoice link:" not in first.output
+    sign_ins = [line.split()[2:] for line in first.output.splitlines()
+                if line.startswith("sign in: ")]
+    assert len(sign_ins) >= 6
+    # Each printed sign-in works: the user exists and the password is theirs.
+    from portal.accounts.credentials import verify_password
+    from portal.accounts.models import User
+
+    with app.app_context(), app.extensions["portal.db"].session() as s:
+        for email, password in sign_ins:
+            user = s.scalar(select(User).where(User.email == email))
+            assert user is not None and verify_password(user.password_hash, password), email
+        roles = {m.role for u in s.scalars(select(User)) for m in u.memberships}
+        staff = {u.staff_role for u in s.scalars(select(User)) if u.staff_role}
+    assert roles == {"admin", "payer", "viewer"}
+    assert staff == {"ar_admin", "collector", "viewer"}
 
     database = app.extensions["portal.db"]
     with database.session() as s:
