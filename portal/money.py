@@ -36,16 +36,32 @@ class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
 
 
+# Where CLDR's display precision (what Babel reports) differs from the ISO 4217
+# minor unit, ISO 4217 decides: amounts are stored and exchanged in ISO units.
+_ISO_4217_EXPONENTS = {
+    "AFN": 2, "ALL": 2, "IQD": 3, "IRR": 2, "KPW": 2, "LAK": 2, "LBP": 2, "MGA": 2,
+    "MMK": 2, "RSD": 2, "SOS": 2, "SYP": 2, "YER": 2,
+}
+# Codes that are not money a customer can owe: precious metals, test and
+# "no currency" codes, fund and accounting units.
+_NOT_PAYABLE = frozenset({"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT",
+                          "XSU", "XTS", "XUA", "XXX"})
+
+
 def check_currency(code: str) -> str:
     """Return ``code`` if it is an ISO 4217 currency code, else raise MoneyError."""
-    if not isinstance(code, str) or len(code) != 3 or code.upper() not in _KNOWN_CURRENCIES:
+    if not isinstance(code, str) or len(code) != 3:
         raise MoneyError(f"unknown currency code {code!r}")
-    return code.upper()
+    code = code.upper()
+    if code not in _KNOWN_CURRENCIES or code in _NOT_PAYABLE:
+        raise MoneyError(f"unknown currency code {code!r}")
+    return code
 
 
 def minor_exponent(currency: str) -> int:
-    """Number of decimal places of ``currency``'s minor unit (2 for USD, 0 for JPY)."""
-    return get_currency_precision(check_currency(currency))
+    """Number of decimal places of ``currency``'s ISO 4217 minor unit (2 for USD, 0 for JPY)."""
+    code = check_currency(currency)
+    return _ISO_4217_EXPONENTS.get(code, get_currency_precision(code))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ order:
    account needs one (receivable lines also an invoice);
 3. receivable lines match their invoice's customer and currency;
 4. every invoice's cached balance equals the sum of its receivable lines and is
-   not negative;
+   not negative, and its cached status fits it (open while anything is owed;
+   paid, credited, written off or void at zero);
 5. active reservations belong to unsettled payments, and each invoice's cached
    reservation total equals its active reservations;
 6. a payment's allocations do not exceed its amount, and each settled payment
@@ -110,6 +111,14 @@ _CHECKS: list[tuple[str, str]] = [
             WHERE i.balance_minor <> coalesce(r.total, 0) OR coalesce(r.total, 0) < 0
             ORDER BY i.id LIMIT 1""",
         "invoice {0}: balance {1} does not equal its receivable lines ({2}) or is negative",
+    ),
+    (
+        """SELECT i.number, i.status, i.balance_minor FROM ar_invoices i
+           WHERE (i.balance_minor > 0 AND i.status <> 'open')
+              OR (i.balance_minor = 0
+                  AND i.status NOT IN ('paid', 'credited', 'written_off', 'void'))
+           ORDER BY i.id LIMIT 1""",
+        "invoice {0}: status {1!r} does not fit its balance {2}",
     ),
     (
         f"""SELECT p.id, p.status, r.invoice_id FROM ar_reservations r

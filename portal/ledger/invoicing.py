@@ -197,7 +197,11 @@ def adjust_invoice(session: Session, invoice_id: int, data: InvoiceInput) -> Pos
                        data.occurred_at or utcnow(), customer_id=invoice.customer_id,
                        invoice_id=invoice.id, source=data.source,
                        memo=f"total {old_subtotal + old_tax} -> {data.total_minor}")
-    receivable_change = delta if delta > 0 else -min(-delta, invoice.available_minor)
+    # A reduction takes the receivable down to zero at most; what the customer
+    # already paid beyond the new total becomes customer credit. Reservations do
+    # not shield the balance here: a payment still in flight that now asks for
+    # more than is open sends its excess to credit when it settles.
+    receivable_change = delta if delta > 0 else -min(-delta, invoice.balance_minor)
     cur, cust = invoice.currency, invoice.customer_id
     draft.add(accounts.RECEIVABLE, receivable_change, cur, customer_id=cust,
               invoice_id=invoice.id)

@@ -19,7 +19,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -30,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, ExactDecimal
+from portal.db import Base, ExactDecimal, UTCDateTime
 
 # BigInteger ids and amounts; SQLite needs plain INTEGER for its rowid alias.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -40,11 +39,6 @@ Amount = BigInteger().with_variant(Integer, "sqlite")
 def utcnow() -> dt.datetime:
     """Return the current time in UTC (timezone-aware)."""
     return dt.datetime.now(dt.UTC)
-
-
-def UTCDateTime() -> DateTime:
-    """A timestamp column kept in UTC (with its time zone where the database has one)."""
-    return DateTime(timezone=True)
 
 
 class Customer(Base):

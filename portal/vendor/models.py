@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base
+from portal.db import Base, UTCDateTime
 
 VENDOR_ID = 1
 DISCOUNT_BASES = ("total", "subtotal")
@@ -56,8 +56,8 @@ class Vendor(Base):
     discount_base: Mapped[str] = mapped_column(String(16), default="total")
     prorate_partial_discounts: Mapped[bool] = mapped_column(Boolean, default=False)
     short_pay_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow,
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow,
                                                     onupdate=_utcnow)
 
     @property

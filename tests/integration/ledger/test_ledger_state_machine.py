@@ -298,7 +298,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if delta > 0:
             change = delta
         else:
-            change = -min(-delta, inv.available)
+            # Down to zero at most, reservations or not; the rest is the customer's.
+            change = -min(-delta, inv.balance)
             self.add_credit(inv.customer, inv.currency, -delta + change)
         inv.balance += change
         if change:

@@ -449,15 +449,38 @@ def test_adjusting_twice_posts_once(uow):
     assert (inv.total_minor, inv.balance_minor, inv.revision) == (120_00, 120_00, 2)
 
 
-def test_adjusting_down_under_a_reservation_sends_the_rest_to_credit(uow):
+def test_adjusting_down_under_a_reservation_sends_the_excess_to_credit_at_settlement(uow):
     s = uow.session
     acme = builders.customer(s)
     inv = builders.invoice(s, acme, 100_00)
     p = start(s, acme, 70_00, (inv.id, 70_00))
-    ledger.adjust_invoice(s, inv.id, _input(inv, 50_00))  # 30.00 open; 20.00 beyond it
-    assert (inv.balance_minor, inv.reserved_minor, credit(s, acme)) == (70_00, 70_00, 20_00)
+    # The invoice now asks 50.00; the payment in flight holds 70.00.
+    ledger.adjust_invoice(s, inv.id, _input(inv, 50_00))
+    assert (inv.balance_minor, inv.reserved_minor, credit(s, acme)) == (50_00, 70_00, 0)
+    assert inv.available_minor == 0
     ledger.settle_payment(s, p.id)
-    assert (inv.balance_minor, inv.status, credit(s, acme)) == (0, "paid", 20_00)
+    assert (inv.balance_minor, inv.reserved_minor, inv.status) == (0, 0, "paid")
+    assert credit(s, acme) == 20_00
+
+
+def test_adjusting_down_under_a_reservation_that_then_fails(uow):
+    s = uow.session
+    acme = builders.customer(s)
+    inv = builders.invoice(s, acme, 100_00)
+    p = start(s, acme, 70_00, (inv.id, 70_00))
+    ledger.adjust_invoice(s, inv.id, _input(inv, 50_00))
+    ledger.fail_payment(s, p.id)
+    assert (inv.balance_minor, inv.reserved_minor, inv.status) == (50_00, 0, "open")
+    assert credit(s, acme) == 0
+
+
+def test_adjusting_below_what_was_paid_sends_the_difference_to_credit(uow):
+    s = uow.session
+    acme = builders.customer(s)
+    inv = builders.invoice(s, acme, 100_00)
+    ledger.settle_payment(s, start(s, acme, 60_00, (inv.id, 60_00)).id)
+    ledger.adjust_invoice(s, inv.id, _input(inv, 30_00))  # 60.00 paid on a 30.00 invoice
+    assert (inv.balance_minor, inv.status, credit(s, acme)) == (0, "paid", 30_00)
 
 
 def test_issuing_an_invoice_number_twice_is_refused(uow):

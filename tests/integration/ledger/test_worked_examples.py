@@ -146,3 +146,39 @@ def test_external_payment_and_invoice_adjustment(db):
         uow.commit()
     with db.session() as s:
         assert_ledger_ok(s)
+
+
+def test_check_names_an_invoice_whose_status_does_not_fit_its_balance(db):
+    from sqlalchemy import text
+
+    with db.unit_of_work() as uow:
+        acme = builders.customer(uow.session)
+        builders.invoice(uow.session, acme, 10_00, number="INV-STATUS")
+        uow.commit()
+    with db.unit_of_work() as uow:
+        uow.session.execute(text("UPDATE ar_invoices SET status = 'paid' "
+                                 "WHERE number = 'INV-STATUS'"))
+        uow.commit()
+    with db.session() as s:
+        result = run_checks(s)
+    assert result.violation == "invoice INV-STATUS: status 'paid' does not fit its balance 1000"
+
+
+def test_timestamps_come_back_in_utc(db):
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    with db.unit_of_work() as uow:
+        s = uow.session
+        acme = builders.customer(s)
+        inv = builders.invoice(s, acme, 10_00)
+        posted = ledger.record_external_payment(
+            s, customer_id=acme.id, amount_minor=10_00, currency="USD",
+            idempotency_key="erp:tz", allocations=[ledger.AllocationInput(inv.id, 10_00)],
+            received_at=dt.datetime(2026, 11, 5, 22, 0, tzinfo=eastern))
+        entry_id = posted.entry.id
+        uow.commit()
+    with db.session() as s:
+        from portal.ledger.models import JournalEntry
+
+        occurred = s.get(JournalEntry, entry_id).occurred_at
+    assert occurred == dt.datetime(2026, 11, 6, 3, 0, tzinfo=dt.UTC)
+    assert occurred.utcoffset() == dt.timedelta(0)
