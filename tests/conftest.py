@@ -34,17 +34,22 @@ _counter = itertools.count()
 
 
 def pytest_report_header(config):
+    redis_url = os.environ.get("PORTAL_TEST_REDIS_URL")
+    redis_line = (f"Redis/Celery tests: on ({redis_url})" if redis_url
+                  else "Redis/Celery tests: off (set PORTAL_TEST_REDIS_URL to run them)")
     if PG_URL:
-        return f"PostgreSQL suite: on ({make_url(PG_URL).render_as_string(hide_password=True)})"
-    return "PostgreSQL suite: off (set PORTAL_TEST_DATABASE_URL to run it)"
+        shown = make_url(PG_URL).render_as_string(hide_password=True)
+        return [redis_line, f"PostgreSQL suite: on ({shown})"]
+    return [redis_line, "PostgreSQL suite: off (set PORTAL_TEST_DATABASE_URL to run it)"]
 
 
 def pytest_collection_modifyitems(config, items):
-    if PG_URL:
-        return
+    # Tests of the production set-up's services run only where they are named.
+    needs = {"postgres": PG_URL, "redis": os.environ.get("PORTAL_TEST_REDIS_URL", "")}
     kept, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("postgres") else kept).append(item)
+        missing = any(item.get_closest_marker(m) and not url for m, url in needs.items())
+        (dropped if missing else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

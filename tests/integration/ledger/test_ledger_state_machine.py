@@ -598,7 +598,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 SQLITE_SETTINGS = settings(max_examples=60, stateful_step_count=30, deadline=None,
                            suppress_health_check=[HealthCheck.too_slow])
-POSTGRES_SETTINGS = settings(max_examples=12, stateful_step_count=25, deadline=None,
+POSTGRES_SETTINGS = settings(max_examples=20, stateful_step_count=25, deadline=None,
                              suppress_health_check=[HealthCheck.too_slow])
 
 
