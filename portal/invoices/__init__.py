@@ -1,0 +1,1 @@
+"""The invoice center: what a customer owes, by invoice, with its documents."""
