@@ -155,6 +155,15 @@ _CHECKS: list[tuple[str, str]] = [
         "payment {0} ({1}) has {2} settlement entries",
     ),
     (
+        """SELECT p.id, p.status, count(e.id) FROM ar_payments p
+           LEFT JOIN ar_journal_entries e ON e.payment_id = p.id AND e.kind = 'payment_reversed'
+           GROUP BY p.id, p.status
+           HAVING (p.status = 'reversed' AND count(e.id) <> 1)
+               OR (p.status <> 'reversed' AND count(e.id) <> 0)
+           ORDER BY p.id LIMIT 1""",
+        "payment {0} ({1}) has {2} reversal entries",
+    ),
+    (
         # Both ways round: a settlement line without its allocation, and an
         # allocation without its settlement line.
         f"""SELECT x.payment_id, x.invoice_id, sum(x.journal), sum(x.allocated) FROM (

@@ -258,7 +258,7 @@ def issue_credit_memo(session: Session, *, number: str, customer_id: int, amount
     draft.add(accounts.CUSTOMER_CREDIT, -(amount_minor - to_invoice), currency,
               customer_id=customer_id)
     posted = store.post(session, draft)
-    if invoice is not None:
+    if invoice is not None and to_invoice:
         refresh_status(invoice, "credit_memo_issued")
     return posted
 

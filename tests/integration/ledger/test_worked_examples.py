@@ -182,3 +182,39 @@ def test_timestamps_come_back_in_utc(db):
         occurred = s.get(JournalEntry, entry_id).occurred_at
     assert occurred == dt.datetime(2026, 11, 6, 3, 0, tzinfo=dt.UTC)
     assert occurred.utcoffset() == dt.timedelta(0)
+
+
+def test_check_names_a_reversed_payment_without_its_reversal(db):
+    from sqlalchemy import text
+
+    with db.unit_of_work() as uow:
+        acme = builders.customer(uow.session)
+        inv = builders.invoice(uow.session, acme, 10_00)
+        posted = ledger.record_external_payment(
+            uow.session, customer_id=acme.id, amount_minor=10_00, currency="USD",
+            idempotency_key="erp:rev", allocations=[ledger.AllocationInput(inv.id, 10_00)])
+        payment_id = posted.entry.payment_id
+        uow.commit()
+    with db.unit_of_work() as uow:
+        uow.session.execute(text(f"UPDATE ar_payments SET status = 'reversed' "
+                                 f"WHERE id = {payment_id}"))
+        uow.commit()
+    with db.session() as s:
+        assert run_checks(s).violation == f"payment {payment_id} (reversed) has 0 reversal entries"
+
+
+def test_credit_memo_to_a_paid_invoice_leaves_its_status(db):
+    with db.unit_of_work() as uow:
+        s = uow.session
+        acme = builders.customer(s)
+        inv = builders.invoice(s, acme, 10_00)
+        ledger.record_external_payment(s, customer_id=acme.id, amount_minor=10_00,
+                                       currency="USD", idempotency_key="erp:paid",
+                                       allocations=[ledger.AllocationInput(inv.id, 10_00)])
+        ledger.issue_credit_memo(s, number="CM-LATE", customer_id=acme.id, amount_minor=2_00,
+                                 currency="USD", reason="Rebate", invoice_id=inv.id)
+        assert inv.status == "paid"
+        assert ledger.customer_credit(s, acme.id, "USD") == 2_00
+        uow.commit()
+    with db.session() as s:
+        assert_ledger_ok(s)
