@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from portal.accounts import audit, auth
 from portal.accounts.audit import Origin
-from portal.accounts.credentials import hash_password, new_token, password_problem, token_hash
+from portal.accounts.credentials import (
+    hash_password,
+    new_token,
+    password_problem,
+    token_hash,
+    verify_password,
+)
 from portal.accounts.models import (
     CUSTOMER_ROLES,
     STAFF_ROLES,
@@ -26,6 +32,7 @@ from portal.accounts.models import (
     Membership,
     PasswordReset,
     User,
+    UserSession,
 )
 from portal.ledger.models import Customer, utcnow
 
@@ -207,8 +214,6 @@ def remove_member(session: Session, *, customer_id: int, user_id: int, by: User,
     session.refresh(user)
     # Sessions are per user; a user with other accounts keeps them, but any
     # session sitting in this account is ended (and all of them if none is left).
-    from portal.accounts.models import UserSession
-
     live = session.scalars(select(UserSession).where(
         UserSession.user_id == user.id, UserSession.revoked_at.is_(None)))
     for row in live:
@@ -262,8 +267,6 @@ def reset_password(session: Session, token: str, password: str, *, origin: Origi
 def change_password(session: Session, user: User, *, current: str, new: str,
                     keep_session_id: int | None, origin: Origin) -> None:
     """Change a password (knowing the current one); ends the user's other sessions."""
-    from portal.accounts.credentials import verify_password
-
     if not verify_password(user.password_hash, current):
         raise AccountError("Your current password is not right.")
     _check_password(new, user.email)
@@ -278,6 +281,11 @@ def start_totp_setup(user: User) -> str:
     if user.totp_enabled:
         raise AccountError("Two-step verification is already on.")
     user.totp_secret = pyotp.random_base32()
+    return totp_uri(user)
+
+
+def totp_uri(user: User) -> str:
+    """The otpauth:// URI of the user's (pending) secret, for authenticator apps."""
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email,
                                                          issuer_name="Payment portal")
 
@@ -326,8 +334,6 @@ def switch_account(session: Session, user: User, customer_id: int, user_session_
     """Make ``customer_id`` the session's current account (must be one of the user's)."""
     if customer_id not in {m.customer_id for m in user.memberships}:
         raise AccountError("You are not a user of that account.")
-    from portal.accounts.models import UserSession
-
     row = session.get(UserSession, user_session_id)
     row.customer_id = customer_id
     user.last_customer_id = customer_id
