@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from portal import clock
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 
@@ -57,6 +59,8 @@ class Config:
     mail_from: str = "Northwind Billing <billing@northwind.example>"
     # Tasks run in-process unless a Celery broker is set (redis://127.0.0.1:6379/0).
     celery_broker_url: str = ""
+    # A fixed "now" (ISO 8601, e.g. 2026-11-20T15:00:00Z) for demos and tests; empty: real time.
+    clock: str = ""
     testing: bool = False
 
     @classmethod
@@ -109,6 +113,11 @@ def _convert(name: str, annotation: str, raw: str):
         except ValueError:
             raise ConfigError(f"PORTAL_{name.upper()} must be a whole number, "
                               f"not {raw!r}") from None
+    if name == "clock":
+        try:
+            clock.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"PORTAL_CLOCK: {error}") from None
     return raw
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.vendor.models import DEFAULT_TIMEZONE, DISCOUNT_BASES, VENDOR_ID, Vendor
 
 DEFAULT_NAME = "Payment portal"
@@ -73,7 +74,7 @@ def update_vendor(session: Session, **changes: object) -> Vendor:
 
 def local_today(vendor: Vendor, now: dt.datetime | None = None) -> dt.date:
     """Return today's date in the vendor's time zone (the day deadlines are counted in)."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(vendor.zone).date()
+    return (now or clock.now()).astimezone(vendor.zone).date()
 
 
 def _checked(name: str, value: object) -> object:
