@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from portal.accounts import access, auth, services
+from portal.accounts import access, audit, auth, queries, services
 from portal.accounts.access import principal, requires, signed_in
 from portal.accounts.audit import Origin
 from portal.accounts.forms import (
@@ -69,7 +69,7 @@ def home_for(who) -> str:
     """Where a signed-in person lands."""
     if who.is_staff:
         return url_for("staff.home")
-    return url_for("accounts.home_page")
+    return url_for("invoices.index")
 
 
 @bp.before_app_request
@@ -157,8 +157,6 @@ def logout_everywhere():
     who = principal()
     unit = uow()
     count = auth.end_all_sessions(unit.session, who.user.id, reason="sign_out_everywhere")
-    from portal.accounts import audit
-
     audit.record(unit.session, "signed_out_everywhere", origin=origin(), user=who.user,
                  customer_id=who.customer_id, detail=f"sessions={count}")
     unit.commit()
@@ -218,11 +216,7 @@ def accept_invitation(token: str):
         invitation = services.find_invitation(unit.session, token)
     except (TokenInvalid, TokenExpired) as exc:
         return render_template("accounts/token_problem.html", message=str(exc)), 404
-    from sqlalchemy import select
-
-    from portal.accounts.models import User
-
-    existing = unit.session.scalar(select(User).where(User.email == invitation.email))
+    existing = queries.user_by_email(unit.session, invitation.email)
     form = AcceptInvitationForm(name=invitation.name or "")
     if existing is not None:
         form = ConfirmForm()
@@ -271,13 +265,7 @@ def profile():
 
 
 def _live_sessions(who):
-    from sqlalchemy import select
-
-    from portal.accounts.models import UserSession
-
-    return list(uow().session.scalars(select(UserSession).where(
-        UserSession.user_id == who.user.id, UserSession.revoked_at.is_(None))
-        .order_by(UserSession.last_seen_at.desc())))
+    return queries.live_sessions(uow().session, who.user.id)
 
 
 @bp.post("/account/password")
@@ -337,10 +325,7 @@ def totp_setup():
         except AccountError as exc:
             error = str(exc)
             if who.user.totp_secret and not who.user.totp_enabled:
-                import pyotp
-
-                uri = pyotp.TOTP(who.user.totp_secret).provisioning_uri(
-                    name=who.user.email, issuer_name="Payment portal")
+                uri = services.totp_uri(who.user)
         else:
             unit.commit()
             flash(message, "success")
@@ -372,14 +357,8 @@ def switch_account():
 def users():
     unit = uow()
     customer = access.customer_id()
-    from sqlalchemy import select
-
-    from portal.accounts.models import AccountSettings, Invitation
-
-    invitations = list(unit.session.scalars(select(Invitation).where(
-        Invitation.customer_id == customer, Invitation.accepted_at.is_(None),
-        Invitation.revoked_at.is_(None)).order_by(Invitation.created_at.desc())))
-    settings = unit.session.get(AccountSettings, customer)
+    invitations = queries.pending_invitations(unit.session, customer)
+    settings = queries.account_settings(unit.session, customer)
     return render_template("accounts/users.html", who=principal(),
                            members=services.members(unit.session, customer),
                            invitations=invitations, invite_form=InviteForm(),
@@ -475,7 +454,5 @@ def account_security():
 @bp.get("/account/activity")
 @requires("manage_users")
 def activity():
-    from portal.accounts import audit
-
     events = audit.for_customer(uow().session, access.customer_id())
     return render_template("accounts/activity.html", who=principal(), events=events)

@@ -59,6 +59,9 @@ def test_invite_join_sign_in_and_removal(live_server, acme, page_factory, smtp_s
     payer.get_by_label("Repeat the new password").fill("nia's long passphrase")
     payer.get_by_role("button", name="Accept the invitation").click()
     sign_in(payer, base, "nia.clerk@acme.example", "nia's long passphrase")
+    payer.wait_for_url(f"{base}/invoices")  # customers land on their invoices
+    payer.get_by_role("link", name="Home").click()
+    payer.wait_for_url(f"{base}/account")
     assert payer.get_by_text("Role: payer").is_visible()
     assert payer.get_by_role("link", name="Users").count() == 0
 
@@ -74,6 +77,9 @@ def test_invite_join_sign_in_and_removal(live_server, acme, page_factory, smtp_s
 def test_viewer_has_no_user_management(live_server, acme, page_factory):
     viewer = page_factory()
     sign_in(viewer, live_server.url, "viewer@acme.example")
+    viewer.wait_for_url(f"{live_server.url}/invoices")
+    viewer.get_by_role("link", name="Home").click()
+    viewer.wait_for_url(f"{live_server.url}/account")
     assert viewer.get_by_text("Role: viewer").is_visible()
     assert viewer.get_by_role("link", name="Users").count() == 0
     response = viewer.goto(f"{live_server.url}/account/users")

@@ -22,7 +22,7 @@ def test_sign_in_and_wrong_password_and_unknown_email_look_the_same(world, brows
     token = re.compile(r'value="[^"]{40,}"')
     assert token.sub("", strip(wrong)) == token.sub("", strip(unknown))
     ok = b.sign_in("payer@acme.example")
-    assert ok.status_code == 302 and ok.location == "/account"
+    assert ok.status_code == 302 and ok.location == "/invoices"  # customers land on their invoices
     assert "Acme Corp" in b.client.get("/account").get_data(as_text=True)
 
 
@@ -105,7 +105,7 @@ def test_next_redirect_stays_on_this_site(world, browser):
         token = b.csrf("/login")
         r = b.client.post("/login", data={"email": "payer@acme.example", "password": PASSWORD,
                                           "next": evil, "csrf_token": token})
-        assert r.status_code == 302 and r.location == "/account", evil
+        assert r.status_code == 302 and r.location == "/invoices", evil
         b.post("/logout", form_page="/account")
     token = b.csrf("/login")
     r = b.client.post("/login", data={"email": "payer@acme.example", "password": PASSWORD,

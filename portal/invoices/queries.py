@@ -1,0 +1,297 @@
+"""Reads of the invoice list: filtered, sorted, keyset-paginated; its summary and totals.
+
+Every function takes the current customer's id and filters by it first, so
+another customer's invoice is never found.
+
+Pagination is by keyset, never OFFSET: rows are ordered by a sort key and the
+id (a unique tie-breaker), and a page starts strictly after (or before) the
+key of the row where the previous page ended, which the cursor carries. With
+the indexes on ``(customer_id[, status], <sort key>, id)`` (migrations 0001
+and 0005) every page is an index range scan, however deep.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from portal.invoices import services
+from portal.invoices.forms import InvoiceFilter, ListParams
+from portal.ledger import customer_credit
+from portal.ledger.models import Customer, Invoice
+from portal.money import Money, minor_exponent
+from portal.vendor.models import Vendor
+
+_SORT_KEYS: dict[str, tuple] = {
+    "due": (Invoice.due_date, Invoice.id),
+    "issued": (Invoice.issue_date, Invoice.id),
+    # Amounts of different currencies do not compare: group by currency first.
+    "amount": (Invoice.currency, Invoice.total_minor, Invoice.id),
+}
+_KEY_TYPES: dict[str, tuple[type, ...]] = {
+    "due": (dt.date, int), "issued": (dt.date, int), "amount": (str, int, int)}
+# What is open to pay: balance less reservations, never below zero.
+AVAILABLE = case((Invoice.balance_minor > Invoice.reserved_minor,
+                  Invoice.balance_minor - Invoice.reserved_minor), else_=0)
+
+
+def _split(sort: str) -> tuple[str, bool]:
+    key, _, direction = sort.rpartition("_")
+    return key, direction == "desc"
+
+
+def key_of(sort: str, row) -> list:
+    """Return the sort key of ``row`` (an invoice or a row with its columns) for ``sort``."""
+    return [getattr(row, column.key) for column in _SORT_KEYS[_split(sort)[0]]]
+
+
+def encode_cursor(sort: str, key: list) -> str:
+    """Return an opaque cursor for the position just after/before ``key`` in ``sort``."""
+    values = [v.isoformat() if isinstance(v, dt.date) else v for v in key]
+    raw = json.dumps([sort, values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(sort: str, token: str | None) -> list | None:
+    """Return the key a cursor carries, or None if it is missing, malformed or of another sort."""
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        name, values = json.loads(raw)
+        types = _KEY_TYPES[_split(sort)[0]]
+        if name != sort or len(values) != len(types):
+            return None
+        key = []
+        for value, kind in zip(values, types, strict=True):
+            if kind is dt.date:
+                value = dt.date.fromisoformat(value)
+            elif not isinstance(value, kind) or isinstance(value, bool):
+                return None
+            key.append(value)
+        return key
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def customer_currencies(session: Session, customer_id: int) -> list[str]:
+    """Return the currencies of the customer's invoices and its own, sorted."""
+    found = set(session.scalars(select(Invoice.currency).where(
+        Invoice.customer_id == customer_id).distinct()))
+    own = session.scalar(select(Customer.currency).where(Customer.id == customer_id))
+    return sorted(found | ({own} if own else set()))
+
+
+def _between(column, earliest, latest) -> list[ColumnElement]:
+    return [c for c in (None if earliest is None else column >= earliest,
+                        None if latest is None else column <= latest) if c is not None]
+
+
+def _minor(amount: Decimal, currency: str, rounding: str) -> int:
+    return int(amount.scaleb(minor_exponent(currency)).to_integral_value(rounding=rounding))
+
+
+def conditions(customer_id: int, f: InvoiceFilter, today: dt.date,
+               currencies: list[str]) -> list[ColumnElement]:
+    """Return the WHERE conditions of ``f`` for the customer's invoices on ``today``."""
+    where: list[ColumnElement] = [Invoice.customer_id == customer_id]
+    is_open = Invoice.status == "open"
+    if f.status in ("open", "overdue", "due_soon"):
+        where.append(is_open)
+        if f.status != "open":
+            where += _between(Invoice.due_date, *services.due_date_range(f.status, today))
+    elif f.status == "processing":
+        where.append(Invoice.reserved_minor > 0)
+    elif f.status != "all":
+        where.append(Invoice.status == f.status)
+    if f.aging:
+        where += [is_open, *_between(Invoice.due_date, *services.due_date_range(f.aging, today))]
+    if f.q:
+        prefix = f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(func.lower(Invoice.number).like(prefix, escape="\\"),
+                         func.lower(Invoice.po_number).like(prefix, escape="\\")))
+    where += _between(Invoice.issue_date, f.issue_from, f.issue_to)
+    where += _between(Invoice.due_date, f.due_from, f.due_to)
+    if f.currency:
+        where.append(Invoice.currency == f.currency)
+    if f.amount_min is not None or f.amount_max is not None:
+        # The same amount is a different count of minor units in each currency.
+        per_currency = [and_(Invoice.currency == cur, *_between(
+            Invoice.total_minor,
+            None if f.amount_min is None else _minor(f.amount_min, cur, ROUND_CEILING),
+            None if f.amount_max is None else _minor(f.amount_max, cur, ROUND_FLOOR)))
+            for cur in currencies]
+        where.append(or_(*per_currency) if per_currency else false())
+    return where
+
+
+def keyset(stmt, sort: str, key: list | None, *, backwards: bool = False, limit: int):
+    """Order ``stmt`` by ``sort`` and start strictly after ``key`` (before, ``backwards``)."""
+    columns = _SORT_KEYS[_split(sort)[0]]
+    descending = _split(sort)[1] != backwards
+    if key is not None:
+        row = tuple_(*columns)
+        bound = tuple_(*(literal(v, c.type) for v, c in zip(key, columns, strict=True)))
+        stmt = stmt.where(row < bound if descending else row > bound)
+    return stmt.order_by(*(c.desc() if descending else c.asc() for c in columns)).limit(limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An invoice on the list, with what to show about it today."""
+
+    invoice: Invoice
+    state: services.InvoiceState
+    offer: services.DiscountOffer | None
+
+    @property
+    def exponent(self) -> int:
+        """Decimal places of the invoice's currency (for the selection total in the browser)."""
+        return minor_exponent(self.invoice.currency)
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of the list and the cursors of its neighbours."""
+
+    rows: list[Listed]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+def invoice_page(session: Session, customer_id: int, params: ListParams, today: dt.date,
+                 vendor: Vendor, currencies: list[str]) -> Page:
+    """Return the page of the customer's invoices that ``params`` asks for."""
+    backwards = params.before is not None and params.after is None
+    key = decode_cursor(params.sort, params.before if backwards else params.after)
+    backwards = backwards and key is not None
+    stmt = select(Invoice).where(*conditions(customer_id, params.filter, today, currencies))
+    invoices = list(session.scalars(keyset(stmt, params.sort, key, backwards=backwards,
+                                           limit=params.per_page + 1)))
+    more = len(invoices) > params.per_page
+    invoices = invoices[:params.per_page]
+    if backwards:
+        invoices.reverse()
+    has_next, has_prev = (True, more) if backwards else (more, key is not None)
+    page = Page([Listed(inv, services.invoice_state(inv, today),
+                        services.discount_offer(inv, vendor, today)) for inv in invoices])
+    if invoices and has_next:
+        page.next_cursor = encode_cursor(params.sort, key_of(params.sort, invoices[-1]))
+    if invoices and has_prev:
+        page.prev_cursor = encode_cursor(params.sort, key_of(params.sort, invoices[0]))
+    return page
+
+
+@dataclass(slots=True)
+class Matching:
+    """How many invoices match a filter, and what of them is open to pay, per currency."""
+
+    count: int = 0
+    payable_count: int = 0
+    payable: list[Money] = field(default_factory=list)
+
+    def payable_json(self) -> list[dict[str, object]]:
+        """Return what is open to pay for the browser: minor units as text, and exponents."""
+        return [{"currency": m.currency, "minor": str(m.minor),
+                 "exponent": minor_exponent(m.currency)} for m in self.payable]
+
+
+def matching(session: Session, customer_id: int, f: InvoiceFilter, today: dt.date,
+             currencies: list[str]) -> Matching:
+    """Count the invoices matching ``f`` and total what is open to pay on them."""
+    result = Matching()
+    rows = session.execute(
+        select(Invoice.currency, func.count(), func.coalesce(func.sum(AVAILABLE), 0),
+               func.coalesce(func.sum(case((AVAILABLE > 0, 1), else_=0)), 0))
+        .where(*conditions(customer_id, f, today, currencies))
+        .group_by(Invoice.currency).order_by(Invoice.currency))
+    for currency, count, payable, payable_count in rows:
+        result.count += count
+        result.payable_count += int(payable_count)
+        if payable:
+            result.payable.append(Money(int(payable), currency))
+    return result
+
+
+@dataclass(slots=True)
+class Figure:
+    """A count of invoices and their open balance, per currency."""
+
+    count: int = 0
+    minor: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, currency: str, count: int, minor: int) -> None:
+        """Count ``count`` more invoices with ``minor`` more open in ``currency``."""
+        self.count += count
+        self.minor[currency] += minor
+
+    def amounts(self, fallback: str) -> list[Money]:
+        """Return the amounts, one per currency (zero in ``fallback`` when there are none)."""
+        shown = [Money(m, c) for c, m in sorted(self.minor.items()) if m]
+        return shown or [Money.zero(fallback)]
+
+
+@dataclass(slots=True)
+class Summary:
+    """The figures above the list: what is open, late, due soon, in progress and in credit."""
+
+    currency: str
+    open: Figure = field(default_factory=Figure)
+    overdue: Figure = field(default_factory=Figure)
+    due_soon: Figure = field(default_factory=Figure)
+    processing: Figure = field(default_factory=Figure)
+    aging: dict[str, Figure] = field(
+        default_factory=lambda: {b: Figure() for b in services.AGING_BUCKETS})
+    credit: list[Money] = field(default_factory=list)
+
+
+def summary(session: Session, customer_id: int, today: dt.date,
+            currencies: list[str]) -> Summary:
+    """Total the customer's open invoices by currency, aging bucket and due window."""
+    own = session.scalar(select(Customer.currency).where(Customer.id == customer_id))
+    result = Summary(currency=own or (currencies[0] if currencies else "USD"))
+    bucket = case(*[(and_(*_between(Invoice.due_date, *services.due_date_range(b, today))), b)
+                    for b in services.AGING_BUCKETS[:-1]], else_=services.AGING_BUCKETS[-1])
+    soon = case((and_(*_between(Invoice.due_date, *services.due_date_range("due_soon", today))),
+                 1), else_=0)
+    rows = session.execute(
+        select(Invoice.currency, bucket, soon, func.count(),
+               func.coalesce(func.sum(Invoice.balance_minor), 0),
+               func.coalesce(func.sum(case((Invoice.reserved_minor > 0, 1), else_=0)), 0),
+               func.coalesce(func.sum(Invoice.reserved_minor), 0))
+        .where(Invoice.customer_id == customer_id, Invoice.status == "open")
+        .group_by(Invoice.currency, bucket, soon))
+    for currency, aging, is_soon, count, balance, reserved_count, reserved in rows:
+        balance, reserved = int(balance), int(reserved)
+        result.open.add(currency, count, balance)
+        result.aging[aging].add(currency, count, balance)
+        if aging != "current":
+            result.overdue.add(currency, count, balance)
+        if is_soon:
+            result.due_soon.add(currency, count, balance)
+        result.processing.add(currency, int(reserved_count), reserved)
+    for currency in currencies:
+        credit = customer_credit(session, customer_id, currency)
+        if credit > 0:
+            result.credit.append(Money(credit, currency))
+    return result
+
+
+CSV_COLUMNS = (Invoice.id, Invoice.number, Invoice.po_number, Invoice.issue_date,
+               Invoice.due_date, Invoice.currency, Invoice.total_minor, Invoice.balance_minor,
+               Invoice.status)
+
+
+def csv_batch(session: Session, customer_id: int, f: InvoiceFilter, sort: str, today: dt.date,
+              currencies: list[str], after: list | None, limit: int) -> list:
+    """Return up to ``limit`` rows of the CSV export after the sort key ``after``."""
+    stmt = select(*CSV_COLUMNS).where(*conditions(customer_id, f, today, currencies))
+    return list(session.execute(keyset(stmt, sort, after, limit=limit)))
