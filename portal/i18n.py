@@ -12,21 +12,34 @@ import datetime as dt
 from babel.numbers import format_currency
 from flask import Flask, request
 from flask_babel import Babel, format_date, get_locale
+from flask_babel import lazy_gettext as _l
 
 from portal.money import Money
 
 LANGUAGES = ("en", "es", "fr")
+# Each language named in itself, for the switch in the footer.
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
+# Remembers the language chosen in the footer on this browser (also before sign-in).
+LANGUAGE_COOKIE = "portal_language"
+COOKIE_SECONDS = 365 * 24 * 3600
+
+# What each role is called, customers' and the vendor staff's.
+ROLE_NAMES = {"admin": _l("Admin"), "payer": _l("Payer"), "viewer": _l("Viewer"),
+              "ar_admin": _l("AR admin"), "collector": _l("Collector")}
 
 babel = Babel()
 
 
 def select_locale() -> str:
-    """Pick the request's language."""
+    """Pick the request's language: the user's setting, the browser's choice here, its headers."""
     from portal.accounts.access import principal
 
     who = principal()
     if who is not None and who.user.locale in LANGUAGES:
         return who.user.locale
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
@@ -47,9 +60,16 @@ def date(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+def role_name(role: str | None) -> str:
+    """The role's name in the current language (the code itself if unknown)."""
+    return str(ROLE_NAMES.get(role, role or ""))
+
+
 def init_app(app: Flask) -> None:
     """Install Flask-Babel and the template filters."""
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
+    app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES

@@ -5,13 +5,25 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-ROLE_CHOICES = [("payer", _l("Payer — view, pay, dispute, request plans")),
-                ("viewer", _l("Viewer — view and download only")),
-                ("admin", _l("Admin — everything, plus users and bank accounts"))]
-LOCALE_CHOICES = [("", _l("Browser default")), ("en", "English"), ("es", "Español"),
-                  ("fr", "Français")]
+from portal.i18n import LANGUAGE_NAMES
+
+ROLE_CHOICES = [SelectChoice("payer", _l("Payer — view, pay, dispute, request plans")),
+                SelectChoice("viewer", _l("Viewer — view and download only")),
+                SelectChoice("admin", _l("Admin — everything, plus users and bank accounts"))]
+# Each language named in itself, marked with its language for screen readers.
+LANGUAGE_CHOICES = [SelectChoice(code, name, render_kw={"lang": code})
+                    for code, name in LANGUAGE_NAMES.items()]
+LOCALE_CHOICES = [SelectChoice("", _l("Browser default")), *LANGUAGE_CHOICES]
+
+
+class LanguageForm(FlaskForm):
+    """The footer's language switch: the page to return to, and the language."""
+
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    next = HiddenField()
 
 
 class LoginForm(FlaskForm):

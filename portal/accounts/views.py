@@ -19,7 +19,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
+from portal import i18n
 from portal.accounts import access, audit, auth, queries, services
 from portal.accounts.access import principal, requires, signed_in
 from portal.accounts.audit import Origin
@@ -29,6 +31,7 @@ from portal.accounts.forms import (
     ConfirmForm,
     ForgotPasswordForm,
     InviteForm,
+    LanguageForm,
     LoginForm,
     NewPasswordForm,
     ProfileForm,
@@ -85,6 +88,24 @@ def index():
     if who is None:
         return redirect(url_for("accounts.login"))
     return redirect(home_for(who))
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the language: the signed-in user's setting, and a cookie for this browser."""
+    form = LanguageForm()
+    back = safe_next(form.next.data) or url_for("accounts.index")
+    if not form.validate_on_submit():
+        flash(_("Choose one of the languages offered."), "error")
+        return redirect(back)
+    who = principal()
+    if who is not None:
+        who.user.locale = form.language.data
+        uow().commit()
+    response = redirect(back)
+    response.set_cookie(i18n.LANGUAGE_COOKIE, form.language.data, max_age=i18n.COOKIE_SECONDS,
+                        secure=config().https, httponly=True, samesite="Lax")
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -340,7 +361,8 @@ def switch_account():
     who = principal()
     unit = uow()
     form = SwitchAccountForm()
-    form.customer_id.choices = [(c.id, c.name) for c in services.customers_of(who.user)]
+    form.customer_id.choices = [SelectChoice(c.id, c.name)
+                               for c in services.customers_of(who.user)]
     if not form.validate_on_submit():
         abort(404)
     try:

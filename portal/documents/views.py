@@ -24,7 +24,9 @@ from portal.accounts.access import customer_id, requires
 from portal.core.request_db import uow
 from portal.documents import queries, render
 from portal.documents.content import Letterhead
+from portal.invoices import queries as invoice_queries
 from portal.invoices.access import invoice_or_404
+from portal.invoices.forms import InvoiceFilter
 from portal.vendor.models import Vendor
 from portal.vendor.services import get_vendor, local_today
 
@@ -51,13 +53,24 @@ def invoice_pdf(number: str) -> Response:
 @bp.get("/invoices/documents.pdf")
 @requires("view")
 def invoices_pdf() -> Response:
-    """Download several of the customer's invoices (``?numbers=A,B,C``) as one PDF."""
-    numbers = _numbers(request.args.getlist("numbers"))
+    """Download several of the customer's invoices as one PDF.
+
+    Which ones: ``?numbers=A,B,C`` or ``?invoice=A&invoice=B`` (the list's
+    selection), or ``?selection=all&matching=<filter token>&exclude=C`` ("every
+    invoice matching the filter", as the list's selection bar sends it).
+    """
     session = uow().session
     account = customer_id()
-    invoices = [invoice_or_404(session, account, number) for number in numbers]
     vendor = get_vendor(session)
     today = local_today(vendor)
+    if request.args.get("selection") == "all":
+        numbers = _numbers(invoice_queries.matching_numbers(
+            session, account, InvoiceFilter.from_token(request.args.get("matching", "")), today,
+            invoice_queries.customer_currencies(session, account),
+            exclude=request.args.getlist("exclude"), limit=MAX_MERGED + 1))
+    else:
+        numbers = _numbers(request.args.getlist("numbers") + request.args.getlist("invoice"))
+    invoices = [invoice_or_404(session, account, number) for number in numbers]
     contents = queries.invoice_contents(session, invoices, vendor=vendor, today=today,
                                         base_url=_base_url())
     letterhead, paper = _end_reading(session, vendor)

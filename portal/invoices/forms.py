@@ -10,11 +10,13 @@ reads the "all invoices matching this filter" token a later checkout receives
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode
 
+from babel.numbers import NumberFormatError, format_decimal, get_group_symbol, parse_decimal
 from flask_babel import lazy_gettext as _l
 
 from portal.invoices.services import AGING_BUCKETS
@@ -26,6 +28,9 @@ STATUSES: tuple[str, ...] = ("open", "overdue", "due_soon", "processing", "paid"
 SORTS: tuple[str, ...] = ("due_asc", "due_desc", "issued_asc", "issued_desc", "amount_asc",
                           "amount_desc")
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
+# Amounts in links: digits, optionally a point and one or two decimals.
+CANONICAL_AMOUNT = re.compile(r"\d+(\.\d{1,2})?")
+SPACES = re.compile(r"[ \u00a0\u202f]")
 DEFAULT_STATUS = "open"
 DEFAULT_SORT = "due_asc"
 MAX_SEARCH = 64  # invoice and PO numbers are at most 64 characters
@@ -104,15 +109,41 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text.strip())
 
 
-def _amount(text: str) -> Decimal:
-    value = Decimal(text.strip().replace(",", "").replace("_", ""))
+def _amount(text: str, locale: str) -> Decimal:
+    """Read an amount as the user wrote it in their language ("1,250.00", "1 250,00").
+
+    The canonical form the list puts in its links (digits, at most two decimals after
+    a point) is read as such in every language; anything else is parsed strictly for
+    ``locale``, so "1.250" in Spanish is 1250 and a misplaced separator is an error,
+    never a different amount.
+    """
+    text = text.strip()
+    if CANONICAL_AMOUNT.fullmatch(text):
+        value = Decimal(text)
+    else:
+        group = get_group_symbol(locale)
+        if group.isspace():  # people type a plain space where the locale groups with another
+            text = SPACES.sub(group, text)
+        try:
+            value = parse_decimal(text, locale=locale, strict=True)
+        except NumberFormatError:
+            raise InvalidOperation from None
     if not value.is_finite() or value < 0:
         raise InvalidOperation
     return value
 
 
-def parse_filter(args: Mapping[str, str]) -> tuple[InvoiceFilter, dict[str, str]]:
-    """Read a filter from query arguments; return it and messages for fields dropped."""
+def amount_example(locale: str) -> str:
+    """An amount written the way ``locale`` writes it, for messages."""
+    return format_decimal(Decimal("1250.00"), format="#,##0.00", locale=locale)
+
+
+def parse_filter(args: Mapping[str, str],
+                 locale: str = "en") -> tuple[InvoiceFilter, dict[str, str]]:
+    """Read a filter from query arguments; return it and messages for fields dropped.
+
+    Amounts typed by the user are read in ``locale`` (see :func:`_amount`).
+    """
     errors: dict[str, str] = {}
     values: dict[str, object] = {}
     status = (args.get("status") or "").strip()
@@ -131,18 +162,20 @@ def parse_filter(args: Mapping[str, str]) -> tuple[InvoiceFilter, dict[str, str]
         text = (args.get(name) or "").strip()
         if text:
             try:
-                values[name] = _amount(text)
+                values[name] = _amount(text, locale)
             except (InvalidOperation, ValueError):
-                errors[name] = str(_l("Enter an amount such as 1250.00."))
+                errors[name] = str(_l("Enter an amount such as %(example)s.",
+                                      example=amount_example(locale)))
     currency = (args.get("currency") or "").strip().upper()
     if len(currency) == 3 and currency.isalpha():
         values["currency"] = currency
     return InvoiceFilter(**values), errors
 
 
-def parse_list(args: Mapping[str, str]) -> tuple[ListParams, dict[str, str]]:
+def parse_list(args: Mapping[str, str],
+               locale: str = "en") -> tuple[ListParams, dict[str, str]]:
     """Read a page of the list from query arguments; return it and field messages."""
-    invoice_filter, errors = parse_filter(args)
+    invoice_filter, errors = parse_filter(args, locale)
     sort = (args.get("sort") or "").strip()
     try:
         per_page = int(args.get("per_page") or PAGE_SIZES[0])

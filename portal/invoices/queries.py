@@ -17,6 +17,7 @@ import binascii
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -219,6 +220,23 @@ def matching(session: Session, customer_id: int, f: InvoiceFilter, today: dt.dat
         if payable:
             result.payable.append(Money(int(payable), currency))
     return result
+
+
+def matching_numbers(session: Session, customer_id: int, f: InvoiceFilter, today: dt.date,
+                     currencies: list[str], *, exclude: Iterable[str] = (),
+                     limit: int) -> list[str]:
+    """Return the numbers of the invoices open to pay that match ``f``, oldest due first.
+
+    What "select all matching" on the list means; at most ``limit`` numbers (the
+    caller asks for one more than it accepts to tell "too many").
+    """
+    stmt = (select(Invoice.number)
+            .where(*conditions(customer_id, f, today, currencies), AVAILABLE > 0)
+            .order_by(Invoice.due_date, Invoice.id).limit(limit))
+    skipped = set(exclude)
+    if skipped:
+        stmt = stmt.where(Invoice.number.not_in(skipped))
+    return list(session.scalars(stmt))
 
 
 @dataclass(slots=True)

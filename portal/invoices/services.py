@@ -166,7 +166,7 @@ def terms_in_words(net_days: int, discount_percent: Decimal | None,
     if net_days == 0:
         otherwise = gettext("otherwise due on receipt")
     else:
-        otherwise = gettext("otherwise net %(days)d", days=net_days)
+        otherwise = ngettext("otherwise net %(num)d", "otherwise net %(num)d", net_days)
     return ngettext("%(percent)s%% discount if paid within %(num)d day, %(otherwise)s",
                     "%(percent)s%% discount if paid within %(num)d days, %(otherwise)s",
                     discount_days, percent=percent, otherwise=otherwise)

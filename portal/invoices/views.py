@@ -25,6 +25,7 @@ from werkzeug.routing import BuildError
 from portal.accounts import access
 from portal.accounts.access import principal, requires
 from portal.core.request_db import database, uow
+from portal.documents.views import MAX_MERGED
 from portal.invoices import export, forms, history, queries, services
 from portal.invoices.access import invoice_or_404
 from portal.ledger.models import Customer
@@ -67,7 +68,7 @@ def quantity(value: Decimal) -> str:
 def index():
     customer_id = access.customer_id()
     session = uow().session
-    params, errors = forms.parse_list(request.args)
+    params, errors = forms.parse_list(request.args, _locale())
     vendor, today = _vendor_and_today()
     currencies = queries.customer_currencies(session, customer_id)
     who = principal()
@@ -78,6 +79,7 @@ def index():
         summary=queries.summary(session, customer_id, today, currencies),
         matching=queries.matching(session, customer_id, params.filter, today, currencies),
         can_pay=who.can("pay"), pay_url=request.script_root + PAY_PATH,
+        max_merged=MAX_MERGED,
         storage_key=f"portal.invoices.{who.user.id}.{customer_id}")
 
 
@@ -85,7 +87,7 @@ def index():
 @requires("view")
 def export_csv():
     customer_id = access.customer_id()
-    params, _errors = forms.parse_list(request.args)
+    params, _errors = forms.parse_list(request.args, _locale())
     _vendor, today = _vendor_and_today()
     currencies = queries.customer_currencies(uow().session, customer_id)
     # End this request's transaction now: the rows are read in short batches

@@ -22,6 +22,7 @@
   var selectPage = document.getElementById("select-page");
   var selectAll = document.getElementById("select-all-matching");
   var clearButton = document.getElementById("clear-selection");
+  var downloadButton = document.getElementById("download-selected");
   var boxes = Array.prototype.slice.call(document.querySelectorAll("input.select-invoice"));
 
   function emptyState() { return { mode: "some", items: {}, exclude: {}, filter: "" }; }
@@ -110,6 +111,7 @@
     // Boxes on this page cover everything when all that match are here.
     if (selectAll) { selectAll.hidden = state.mode === "all" || matchingCount <= boxes.length; }
     if (clearButton) { clearButton.hidden = sum.count <= 0; }
+    if (downloadButton) { downloadButton.hidden = sum.count <= 0; }
     form.classList.toggle("is-active", sum.count > 0);
   }
 
@@ -164,6 +166,27 @@
     input.value = value;
     input.setAttribute("data-added", "");
     form.appendChild(input);
+  }
+
+  // One PDF of the selected invoices (a GET: the download changes nothing).
+  if (downloadButton) {
+    downloadButton.addEventListener("click", function () {
+      var count = totals().count;
+      if (count <= 0) { statusEl.textContent = form.dataset.msgEmptyDownload; return; }
+      if (count > parseInt(form.dataset.maxDownload, 10)) {
+        statusEl.textContent = form.dataset.msgTooMany;
+        return;
+      }
+      var query = new URLSearchParams();
+      if (state.mode === "all") {
+        query.append("selection", "all");
+        query.append("matching", filterToken);
+        Object.keys(state.exclude).forEach(function (n) { query.append("exclude", n); });
+      } else {
+        Object.keys(state.items).forEach(function (n) { query.append("invoice", n); });
+      }
+      window.location.assign(form.dataset.downloadUrl + "?" + query.toString());
+    });
   }
 
   form.addEventListener("submit", function (event) {

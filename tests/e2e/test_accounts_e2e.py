@@ -62,7 +62,7 @@ def test_invite_join_sign_in_and_removal(live_server, acme, page_factory, smtp_s
     payer.wait_for_url(f"{base}/invoices")  # customers land on their invoices
     payer.get_by_role("link", name="Home").click()
     payer.wait_for_url(f"{base}/account")
-    assert payer.get_by_text("Role: payer").is_visible()
+    assert payer.get_by_text("Role: Payer").is_visible()
     assert payer.get_by_role("link", name="Users").count() == 0
 
     # The admin removes Nia; her open session ends at her next click.
@@ -80,7 +80,7 @@ def test_viewer_has_no_user_management(live_server, acme, page_factory):
     viewer.wait_for_url(f"{live_server.url}/invoices")
     viewer.get_by_role("link", name="Home").click()
     viewer.wait_for_url(f"{live_server.url}/account")
-    assert viewer.get_by_text("Role: viewer").is_visible()
+    assert viewer.get_by_text("Role: Viewer").is_visible()
     assert viewer.get_by_role("link", name="Users").count() == 0
     response = viewer.goto(f"{live_server.url}/account/users")
     assert response.status == 403

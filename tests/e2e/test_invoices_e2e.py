@@ -11,10 +11,12 @@ import io
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
 
 from portal import ledger
 from portal.accounts import services
 from portal.ledger.models import Customer
+from tests import pdf
 from tests.e2e.axe import describe, violations
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_accounts_e2e import PASSWORD, sign_in
@@ -149,26 +151,125 @@ def test_filter_bucket_search_select_across_pages_and_download(payer, page_facto
                        "334.46", "open"]
 
 
-@pytest.mark.parametrize("width", [1280, 375])
-def test_invoice_pages_look_right_and_pass_axe(payer, page_factory, width):
+def test_download_invoice_selection_and_statement_pdfs(payer, page_factory):
     base = payer
-    page = page_factory(width=width, height=900)
+    page = page_factory()
     sign_in(page, base, "payer@acme.example")
     page.wait_for_url(f"{base}/invoices")
+
+    page.goto(f"{base}/invoices/E-036")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download PDF").click()
+    assert download.value.suggested_filename == "invoice-E-036.pdf"
+    text = pdf.text(download.value.path().read_bytes())
+    for expected in ("E-036", "PO-4035", "Deep groove ball bearing 6205-2RS", "$531.90",
+                     "Acme Corp"):
+        assert expected in text
+
+    # Two invoices chosen on the list, one PDF holding both.
+    page.goto(f"{base}/invoices")
+    page.get_by_label("Select invoice E-002,").check()
+    page.get_by_label("Select invoice E-007,").check()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF of the selected invoices").click()
+    pages = pdf.pages(download.value.path().read_bytes())
+    assert [n for n in ("E-002", "E-007", "E-003") if any(n in p for p in pages)] == \
+        ["E-002", "E-007"]
+    assert any(money(total_of(1)) in p for p in pages)
+    assert any(money(total_of(6)) in p for p in pages)
+
+    # The statement: every open invoice, and the total open.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Statement of account").click()
+    text = pdf.text(download.value.path().read_bytes())
+    assert all(f"E-{i:03d}" in text for i in range(1, COUNT + 1))
+    assert money(sum(total_of(i) for i in range(COUNT))) in text
+
+
+def switch_language(page, name: str) -> None:
+    """Choose a language in the footer (its label is in the page's current language)."""
+    page.locator("#language-choice").select_option(label=name)
+    with page.expect_navigation():
+        page.locator(".language-switch button").click()
+
+
+def test_spanish_and_french_pages_and_documents(payer, page_factory):
+    base = payer
+    page = page_factory()
+    sign_in(page, base, "payer@acme.example")
+    page.wait_for_url(f"{base}/invoices")
+    outstanding = sum(total_of(i) for i in range(COUNT))
+
+    switch_language(page, "Español")
+    page.wait_for_url(f"{base}/invoices")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.locator("h1").inner_text() == "Facturas"
+    assert page.get_by_role("link", name="Vencidas", exact=True).is_visible()
+    assert format_currency(Decimal(outstanding).scaleb(-2), "USD", locale="es") in \
+        page.locator(".summary").inner_text()
+    page.goto(f"{base}/invoices/E-036")
+    assert "521,26\xa0US$" in page.locator("main").inner_text()
+    screenshot(page, "invoice-detail-es-1280")
+
+    switch_language(page, "Français")
+    page.wait_for_url(f"{base}/invoices/E-036")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("h1").inner_text() == "Facture E-036"
+    assert "521,26\u202f$US" in page.locator("main").inner_text() or \
+        "521,26\xa0$US" in page.locator("main").inner_text()
+    with page.expect_download() as download:
+        page.locator("a[href$='/invoices/E-036.pdf']").click()
+    text = pdf.text(download.value.path().read_bytes())
+    assert "FACTURE" in text and "531,90" in text  # the title is set in capitals
+    page.goto(f"{base}/invoices")
+    screenshot(page, "invoices-fr-1280")
+
+    # The setting is the user's: a new browser session signs in straight into French.
+    again = page_factory(locale="en-US")
+    sign_in(again, base, "payer@acme.example")
+    again.wait_for_url(f"{base}/invoices")
+    assert again.locator("html").get_attribute("lang") == "fr"
+
+
+def sign_in_any_language(page, base: str, email: str) -> None:
+    """Sign in by the form's field names, whatever language the page is in."""
+    page.goto(f"{base}/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+
+
+@pytest.mark.parametrize(("width", "locale"), [(1280, "en-US"), (375, "en-US"), (1280, "es-ES"),
+                                               (1280, "fr-FR"), (375, "fr-FR")])
+def test_invoice_pages_look_right_and_pass_axe(payer, page_factory, width, locale):
+    base = payer
+    language = locale[:2]
+    page = page_factory(width=width, height=900, locale=locale)
+    sign_in_any_language(page, base, "payer@acme.example")
+    page.wait_for_url(f"{base}/invoices")
+    assert page.locator("html").get_attribute("lang") == language  # from Accept-Language
     found = {"/invoices": violations(page)}
-    page.get_by_label("Select invoice E-003,").check()  # the selection bar, as people see it
+    page.locator("input.select-invoice").nth(2).check()  # the selection bar, as people see it
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    screenshot(page, f"invoices-list-{width}")
+    found["/invoices (selected)"] = violations(page)
+    screenshot(page, f"invoices-list-{language}-{width}")
     page.goto(f"{base}/invoices?status=all&due_from=2026-13-40")  # filters open, an error shown
     found["/invoices (errors)"] = violations(page)
     page.goto(f"{base}/invoices/E-036")  # issued Dec 5, 2026 on 2/10 net 30: 2% of $531.90
-    assert page.get_by_text("Pay $521.26 by December 15, 2026 and save $10.64.").is_visible()
     found["/invoices/E-036"] = violations(page)
-    screenshot(page, f"invoice-detail-{width}")
-    viewer = page_factory(width=width, height=900)
-    sign_in(viewer, base, "viewer@acme.example")
+    screenshot(page, f"invoice-detail-{language}-{width}")
+    viewer = page_factory(width=width, height=900, locale=locale)
+    sign_in_any_language(viewer, base, "viewer@acme.example")
     viewer.wait_for_url(f"{base}/invoices")
     assert viewer.locator("input.select-invoice").count() == 0
     found["/invoices (viewer)"] = violations(viewer)
     failing = {path: describe(v) for path, v in found.items() if v}
     assert not failing, "\n".join(f"{path}:\n{text}" for path, text in failing.items())
+
+
+def test_discount_offer_reads_in_the_vendors_terms(payer, page_factory):
+    page = page_factory()
+    sign_in(page, payer, "payer@acme.example")
+    page.wait_for_url(f"{payer}/invoices")
+    page.goto(f"{payer}/invoices/E-036")
+    assert page.get_by_text("Pay $521.26 by December 15, 2026 and save $10.64.").is_visible()

@@ -17,6 +17,7 @@ from tests import builders, pdf
 
 # Routes anyone may reach without signing in; they show no customer data.
 PUBLIC = {"static", "core.healthz", "accounts.login", "accounts.index", "accounts.logout",
+          "accounts.set_language",
           "accounts.forgot_password", "accounts.verify_totp", "accounts.reset_password",
           "accounts.accept_invitation"}
 # Routes that end the attacker's own session (harmless, but would end the test's sign-in).

@@ -165,7 +165,7 @@ def test_bad_filter_values_are_shown_not_fatal(book, signed_in):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert numbers(page) == OPEN_BY_DUE
-    assert "Enter a date as YYYY-MM-DD." in page and "Enter an amount such as 1250.00." in page
+    assert "Enter a date as YYYY-MM-DD." in page and "Enter an amount such as 1,250.00." in page
     assert 'id="due_from" name="due_from" value="" aria-invalid="true"' in page
     assert 'id="amount_max" name="amount_max" value="lots" aria-invalid="true"' in page
 

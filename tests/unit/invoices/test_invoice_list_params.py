@@ -64,3 +64,21 @@ def test_a_cursor_of_another_sort_is_ignored():
     assert queries.decode_cursor("due_desc", token) is None
     wrong_types = queries.encode_cursor("amount_asc", [1, "x", 3])
     assert queries.decode_cursor("amount_asc", wrong_types) is None
+
+
+@pytest.mark.parametrize(("typed", "locale", "amount"), [
+    ("1250.00", "en", "1250.00"), ("1,250.00", "en", "1250.00"),
+    ("1250,00", "fr", "1250.00"), ("1 250,00", "fr", "1250.00"), ("1\u00a0250,5", "fr", "1250.5"),
+    ("1250,00", "es", "1250.00"), ("12.500,50", "es", "12500.50"),
+    ("99.95", "fr", "99.95"),  # the list's own links, in any language
+])
+def test_amounts_are_read_as_written_in_the_users_language(typed, locale, amount):
+    params, errors = forms.parse_list({"amount_min": typed}, locale)
+    assert errors == {} and params.filter.amount_min == Decimal(amount)
+
+
+@pytest.mark.parametrize(("typed", "locale"), [("1,5", "en"), ("1.250,00", "fr"), ("-5", "en"),
+                                               ("12,50,0", "es"), ("NaN", "en")])
+def test_ambiguous_amounts_are_refused_not_guessed(typed, locale):
+    params, errors = forms.parse_list({"amount_min": typed}, locale)
+    assert params.filter.amount_min is None and "amount_min" in errors
