@@ -59,6 +59,14 @@ class Config:
     mail_from: str = "Northwind Billing <billing@northwind.example>"
     # Tasks run in-process unless a Celery broker is set (redis://127.0.0.1:6379/0).
     celery_broker_url: str = ""
+    # Stripe: without a secret key the portal uses a local stand-in (localstripe); `portal demo`
+    # starts one and fills these in. Test-mode keys (sk_test_/pk_test_) in development.
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    # Signing secret of the /webhooks/stripe endpoint (whsec_...), checked on every delivery.
+    stripe_webhook_secret: str = ""
+    # Base URL of the Stripe API; empty: Stripe's own. The local stand-in's URL in development.
+    stripe_api_base: str = ""
     # A fixed "now" (ISO 8601, e.g. 2026-11-20T15:00:00Z) for demos and tests; empty: real time.
     clock: str = ""
     testing: bool = False

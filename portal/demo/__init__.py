@@ -8,5 +8,6 @@
 - :mod:`portal.demo.hooks` — the other features' demo loaders (users, invoice
   links), which give the ``sign in:`` and ``invoice link:`` lines;
 - :mod:`portal.demo.services` — migrate, load once, run the hooks, check;
+- :mod:`portal.demo.local_stripe` — a local Stripe when no Stripe keys are set;
 - :mod:`portal.demo.cli` — the command, which prints and serves.
 """

@@ -2,7 +2,8 @@
 
 DESIGN.md's contract: prints one ``sign in: EMAIL PASSWORD`` line per demo
 user and one ``invoice link: URL`` line (whatever the registered hooks of
-:mod:`portal.demo.hooks` return), then serves on http://127.0.0.1:5000.
+:mod:`portal.demo.hooks` return), then serves on http://127.0.0.1:5000 — with
+a local Stripe when no Stripe keys are set (:mod:`portal.demo.local_stripe`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
-from portal.demo import services
+from portal.demo import local_stripe, services
 
 
 def _browser_host(host: str) -> str:
@@ -49,6 +50,13 @@ def demo_command(host: str, port: int, no_serve: bool, reset: bool) -> None:
         click.echo(line)
     if no_serve:
         return
+    stripe = local_stripe.start_for_demo(app, base_url)
+    if stripe is not None:
+        click.echo(local_stripe.describe(stripe))
     click.echo(f"serving on {base_url} (Ctrl+C to stop)")
-    # Flask's app.run() does nothing under the flask CLI, so call werkzeug directly.
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    try:
+        # Flask's app.run() does nothing under the flask CLI, so call werkzeug directly.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        if stripe is not None:
+            stripe.stop()
