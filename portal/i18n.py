@@ -8,8 +8,10 @@ currency; templates never format numbers themselves.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency
+from babel.numbers import NumberFormatError, format_currency, get_group_symbol, parse_decimal
 from flask import Flask, request
 from flask_babel import Babel, format_date, get_locale
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,11 @@ COOKIE_SECONDS = 365 * 24 * 3600
 # What each role is called, customers' and the vendor staff's.
 ROLE_NAMES = {"admin": _l("Admin"), "payer": _l("Payer"), "viewer": _l("Viewer"),
               "ar_admin": _l("AR admin"), "collector": _l("Collector")}
+
+# Amounts in the portal's own links and fields: digits, optionally a point and 1-2 decimals.
+CANONICAL_AMOUNT = re.compile(r"\d+(\.\d{1,2})?")
+SPACES = re.compile(r"[ \u00a0\u202f]")
+AMOUNT_CHARACTERS = re.compile(r"[-+]?[\d.,' \u00a0\u202f\u2019]+")
 
 babel = Babel()
 
@@ -63,6 +70,32 @@ def date(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
 def role_name(role: str | None) -> str:
     """The role's name in the current language (the code itself if unknown)."""
     return str(ROLE_NAMES.get(role, role or ""))
+
+
+def parse_amount(text: str, locale: str) -> Decimal:
+    """Read an amount as the user wrote it in their language ("1,250.00", "1 250,00").
+
+    The canonical form the portal puts in its own links and fields (digits, at most
+    two decimals after a point) is read as such in every language; anything else is
+    parsed strictly for ``locale``, so "12.500" in Spanish is 12500 and a misplaced
+    separator is an error, never a different amount. Raises InvalidOperation.
+    """
+    text = text.strip()
+    if not AMOUNT_CHARACTERS.fullmatch(text):  # no exponents, words or currency signs
+        raise InvalidOperation
+    if CANONICAL_AMOUNT.fullmatch(text):
+        value = Decimal(text)
+    else:
+        group = get_group_symbol(locale)
+        if group.isspace():  # people type a plain space where the locale groups with another
+            text = SPACES.sub(group, text)
+        try:
+            value = parse_decimal(text, locale=locale, strict=True)
+        except NumberFormatError:
+            raise InvalidOperation from None
+    if not value.is_finite():
+        raise InvalidOperation
+    return value
 
 
 def init_app(app: Flask) -> None:

@@ -10,15 +10,15 @@ reads the "all invoices matching this filter" token a later checkout receives
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode
 
-from babel.numbers import NumberFormatError, format_decimal, get_group_symbol, parse_decimal
+from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
 
+from portal.i18n import parse_amount
 from portal.invoices.services import AGING_BUCKETS
 
 # Tabs across the top of the list, then the extra choices of the status filter.
@@ -28,9 +28,6 @@ STATUSES: tuple[str, ...] = ("open", "overdue", "due_soon", "processing", "paid"
 SORTS: tuple[str, ...] = ("due_asc", "due_desc", "issued_asc", "issued_desc", "amount_asc",
                           "amount_desc")
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
-# Amounts in links: digits, optionally a point and one or two decimals.
-CANONICAL_AMOUNT = re.compile(r"\d+(\.\d{1,2})?")
-SPACES = re.compile(r"[ \u00a0\u202f]")
 DEFAULT_STATUS = "open"
 DEFAULT_SORT = "due_asc"
 MAX_SEARCH = 64  # invoice and PO numbers are at most 64 characters
@@ -110,25 +107,8 @@ def _date(text: str) -> dt.date:
 
 
 def _amount(text: str, locale: str) -> Decimal:
-    """Read an amount as the user wrote it in their language ("1,250.00", "1 250,00").
-
-    The canonical form the list puts in its links (digits, at most two decimals after
-    a point) is read as such in every language; anything else is parsed strictly for
-    ``locale``, so "1.250" in Spanish is 1250 and a misplaced separator is an error,
-    never a different amount.
-    """
-    text = text.strip()
-    if CANONICAL_AMOUNT.fullmatch(text):
-        value = Decimal(text)
-    else:
-        group = get_group_symbol(locale)
-        if group.isspace():  # people type a plain space where the locale groups with another
-            text = SPACES.sub(group, text)
-        try:
-            value = parse_decimal(text, locale=locale, strict=True)
-        except NumberFormatError:
-            raise InvalidOperation from None
-    if not value.is_finite() or value < 0:
+    value = parse_amount(text, locale)
+    if value < 0:
         raise InvalidOperation
     return value
 
