@@ -11,12 +11,18 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import NumberFormatError, format_currency, get_group_symbol, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_group_symbol,
+    parse_decimal,
+)
 from flask import Flask, request
 from flask_babel import Babel, format_date, get_locale
 from flask_babel import lazy_gettext as _l
 
-from portal.money import Money
+from portal.money import Money, minor_exponent
 
 LANGUAGES = ("en", "es", "fr")
 # Each language named in itself, for the switch in the footer.
@@ -58,6 +64,15 @@ def money(minor: int | None, currency: str) -> str:
                            locale=str(get_locale() or "en"))
 
 
+def amount_input(minor: int, currency: str) -> str:
+    """Minor units as a payer types them in their language, without a currency sign
+    ("1,250.00", "1 250,00"): the value of an amount field, read back by :func:`parse_amount`."""
+    exponent = minor_exponent(currency)
+    pattern = "#,##0" + ("." + "0" * exponent if exponent else "")
+    return format_decimal(Money(minor, currency).to_decimal(), format=pattern,
+                          locale=str(get_locale() or "en"))
+
+
 def date(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
     """Format a date for the current locale."""
     if value is None:
@@ -65,6 +80,11 @@ def date(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
     if isinstance(value, dt.datetime):
         value = value.date()
     return format_date(value, fmt)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction, untranslated: it is stored, and translated when shown."""
+    return message
 
 
 def role_name(role: str | None) -> str:
@@ -104,5 +124,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["role_name"] = role_name
+    app.jinja_env.filters["amount_input"] = amount_input
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES

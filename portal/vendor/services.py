@@ -15,19 +15,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from portal import clock
+from portal.i18n import N_
 from portal.vendor.models import DEFAULT_TIMEZONE, DISCOUNT_BASES, VENDOR_ID, Vendor
 
 DEFAULT_NAME = "Payment portal"
 
-# Why a customer pays less than the invoice asks; vendors may edit the list.
+# Why a customer pays less than the invoice asks; vendors may edit the list. The
+# default labels are stored in English and shown translated (marked with N_ for
+# extraction; a vendor's own labels are shown as written).
 DEFAULT_SHORT_PAY_REASONS: tuple[dict[str, str], ...] = (
-    {"code": "damaged", "label": "Goods damaged or defective"},
-    {"code": "short_shipped", "label": "Quantity short or not received"},
-    {"code": "pricing", "label": "Price differs from the purchase order"},
-    {"code": "returned", "label": "Goods returned"},
-    {"code": "tax_exempt", "label": "Tax charged in error (exempt)"},
-    {"code": "freight", "label": "Freight not agreed"},
-    {"code": "other", "label": "Other (explain in the note)"},
+    {"code": "damaged", "label": N_("Goods damaged or defective")},
+    {"code": "short_shipped", "label": N_("Quantity short or not received")},
+    {"code": "pricing", "label": N_("Price differs from the purchase order")},
+    {"code": "returned", "label": N_("Goods returned")},
+    {"code": "tax_exempt", "label": N_("Tax charged in error (exempt)")},
+    {"code": "freight", "label": N_("Freight not agreed")},
+    {"code": "other", "label": N_("Other (explain in the note)")},
 )
 
 EDITABLE_FIELDS = frozenset({

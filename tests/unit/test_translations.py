@@ -20,7 +20,7 @@ from portal.config import PROJECT_ROOT
 TRANSLATIONS = PROJECT_ROOT / "portal" / "translations"
 METHODS = [("portal/**.py", "python"), ("templates/**.html", "jinja2"),
            ("templates/**.txt", "jinja2")]
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
 
 
