@@ -11,7 +11,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import create_engine, text
 
 from portal.bench import ledger as ledger_bench
+from portal.bench import pages as pages_bench
 from portal.bench import pgbench
+from portal.bench.loadgen import LoadError
 from portal.bench.scratch import ScratchError, scratch_database
 
 
@@ -69,6 +71,41 @@ def bench_ledger(postings: int, workers: int, invoices_per_customer: int, scratc
                               "transactions": reference.transactions}
     click.echo(json.dumps(figures))
     if result.check != "ok":
+        raise SystemExit(1)
+
+
+@bench_group.command("pages")
+@click.option("--invoices", type=click.IntRange(min=10), default=100_000, show_default=True,
+              help="Invoices of the big customer.")
+@click.option("--small-invoices", type=click.IntRange(min=10), default=1_000,
+              show_default=True, help="Invoices of the small customer (the growth baseline).")
+@click.option("--workers", type=click.IntRange(min=1), default=pages_bench.default_workers,
+              show_default="2 per CPU core", help="gunicorn worker processes.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads per gunicorn worker (gthread: kept-alive connections).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Concurrent kept-alive connections of the load generator.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds measured per page.")
+@click.option("--warmup", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Seconds of load before each page's measurement starts.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Seed of the generated invoices.")
+@with_appcontext
+def bench_pages(invoices: int, small_invoices: int, workers: int, threads: int,
+                concurrency: int, duration: float, warmup: float, seed: int) -> None:
+    """Serve the invoice pages with gunicorn on a seeded scratch database, load them, print JSON."""
+    url = current_app.config["PORTAL"].database_url
+    options = pages_bench.PagesBenchOptions(
+        invoices=invoices, small_invoices=small_invoices, workers=workers, threads=threads,
+        concurrency=concurrency, duration=duration, warmup=warmup, seed=seed)
+    try:
+        with scratch_database(url) as bench_url:
+            result = pages_bench.run(bench_url, options)
+    except (ScratchError, pages_bench.BenchError, LoadError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(pages_bench.as_json(result)))
+    if result.errors or result.check != "ok":
         raise SystemExit(1)
 
 
