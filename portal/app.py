@@ -47,15 +47,22 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.core import views as core_views
     from portal.documents import views as documents_views
     from portal.invoices import views as invoices_views
+    from portal.payments import history_views as payment_history_views
     from portal.payments import views as checkout_views
     from portal.staff import views as staff_views
 
     for blueprint in (core_views.bp, accounts_views.bp, invoices_views.bp, staff_views.bp,
-                      documents_views.bp, checkout_views.bp):
+                      documents_views.bp, checkout_views.bp, payment_history_views.bp):
         app.register_blueprint(blueprint)
     security.csrf.exempt(core_views.bp)  # machine endpoints; webhooks verify signatures
 
+    from portal.payments import webhooks as payment_webhooks
+
+    app.register_blueprint(payment_webhooks.bp)
+    security.csrf.exempt(payment_webhooks.bp)  # Stripe signs it; no session, no form
+
     if config.celery_broker_url:
+        from portal.payments import reconcile  # noqa: F401  (registers payments.reconcile)
         from portal.tasks import make_celery
 
         app.extensions["portal.celery"] = make_celery(app)

@@ -67,6 +67,9 @@ class Config:
     stripe_webhook_secret: str = ""
     # Base URL of the Stripe API; empty: Stripe's own. The local stand-in's URL in development.
     stripe_api_base: str = ""
+    # Card payments still unsettled this many minutes after they started are checked with
+    # Stripe by `portal payments reconcile` (and the payments.reconcile task).
+    reconcile_after_minutes: int = 15
     # A fixed "now" (ISO 8601, e.g. 2026-11-20T15:00:00Z) for demos and tests; empty: real time.
     clock: str = ""
     testing: bool = False

@@ -4,6 +4,9 @@ Messages are rendered from ``templates/emails/<name>.txt`` and ``.html`` in the
 recipient's language, then handed to :mod:`portal.tasks`, which sends them
 in-process or through Celery. Callers enqueue only after their unit of work
 has committed (``uow.after_commit``), so a rolled-back change never e-mails.
+A message may carry attachments (:class:`Attachment`); those are built and
+delivered inside a task of their own (a receipt's PDF), since a task's
+arguments must stay small and serialisable.
 
 Transport: with ``PORTAL_SMTP_URL`` (``smtp://user:password@host:port``, or
 ``smtps://`` for implicit TLS, ``?starttls=1`` for STARTTLS) mail goes over
@@ -26,6 +29,15 @@ log = logging.getLogger("portal.mail")
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message (a receipt's PDF)."""
+
+    filename: str
+    mimetype: str  # "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Email:
     """A rendered message, ready to send."""
 
@@ -33,6 +45,7 @@ class Email:
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def render(template: str, to: str, locale: str | None = None, **context) -> Email:
@@ -45,7 +58,7 @@ def render(template: str, to: str, locale: str | None = None, **context) -> Emai
 
 
 def to_mime(message: Email, sender: str) -> EmailMessage:
-    """Build the MIME message (plain text with an HTML alternative)."""
+    """Build the MIME message (plain text with an HTML alternative, then any attachments)."""
     mime = EmailMessage()
     mime["From"] = sender
     mime["To"] = message.to
@@ -54,6 +67,10 @@ def to_mime(message: Email, sender: str) -> EmailMessage:
     mime["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
     mime.set_content(message.text)
     mime.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.mimetype.partition("/")
+        mime.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                            filename=attachment.filename)
     return mime
 
 

@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -273,3 +274,22 @@ def test_discount_offer_reads_in_the_vendors_terms(payer, page_factory):
     page.wait_for_url(f"{payer}/invoices")
     page.goto(f"{payer}/invoices/E-036")
     assert page.get_by_text("Pay $521.26 by December 15, 2026 and save $10.64.").is_visible()
+
+
+def test_viewer_sees_no_pay_button_and_a_post_to_pay_is_refused(payer, page_factory):
+    viewer = page_factory()
+    sign_in(viewer, payer, "viewer@acme.example")
+    viewer.wait_for_url(f"{payer}/invoices")
+    assert viewer.get_by_role("button", name="Pay selected").count() == 0
+    viewer.goto(f"{payer}/invoices/E-001")
+    assert viewer.get_by_role("button", name=re.compile("^Pay ")).count() == 0
+    # Posting the checkout anyway, with the page's own CSRF token, is refused.
+    status = viewer.evaluate("""async () => {
+        const token = document.querySelector('input[name=csrf_token]').value;
+        const body = new URLSearchParams({csrf_token: token, selection: 'some', invoice: 'E-001'});
+        const response = await fetch('/pay', {method: 'POST', body, redirect: 'manual'});
+        return response.status;
+    }""")
+    assert status == 403
+    viewer.goto(f"{payer}/pay?invoice=E-001")
+    assert viewer.locator("h1").inner_text() != "Pay invoices"

@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from portal import ledger
 from portal.accounts import services
 from portal.accounts.audit import Origin
+from portal.ledger.models import Payment
+from portal.ledger.payments import AllocationInput
 from tests import builders, pdf
 
 # Routes anyone may reach without signing in; they show no customer data.
@@ -36,15 +40,22 @@ def victim(world, app):
         issued = services.invite(s, customer_id=acme.id, email="secret.hire@acme.example",
                                  role="payer", name="Secret Hire", invited_by=admin,
                                  origin=Origin(), ttl=__import__("datetime").timedelta(days=1))
+        ledger.record_external_payment(
+            s, customer_id=acme.id, amount_minor=1_234_56, currency="USD",
+            reference="ACME-CHK-SECRET", idempotency_key="acme-check",
+            allocations=[AllocationInput(invoice.id, 1_234_56)])
+        payment_id = s.scalar(select(Payment.id).where(Payment.reference == "ACME-CHK-SECRET"))
         uow.commit()
     values = {
         "user_id": world.ids["acme_payer"],
         "number": invoice.number,
         "token": issued.token,
         "filename": "x.pdf",
+        "payment_id": payment_id,
     }
     secrets = ["Acme Corp", "C-ACME", "ACME-SECRET-0001", "9,876,543.21", "987654321",
-               "payer@acme.example", "admin@acme.example", "secret.hire@acme.example"]
+               "payer@acme.example", "admin@acme.example", "secret.hire@acme.example",
+               "ACME-CHK-SECRET", "1,234.56"]
     return values, secrets
 
 

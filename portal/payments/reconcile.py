@@ -1,0 +1,105 @@
+"""The reconciliation sweep: ask Stripe about every card payment still unsettled after a while.
+
+Webhooks get lost (an outage, a wrong signing secret, a deploy at the wrong
+second) and payers close the tab before the return page. The sweep makes that
+harmless: every card payment that is still ``pending``, ``requires_action`` or
+``processing`` with a PaymentIntent, and older than ``PORTAL_RECONCILE_AFTER_MINUTES``
+(younger ones are still in the payer's hands), goes through the same
+:func:`portal.payments.settlement.sync_payment_outcome` as the return page, each
+in its own unit of work so one failure does not undo the others. Running it
+again changes nothing that is already in line.
+
+Run by ``portal payments reconcile`` and by the task ``payments.reconcile``
+(Celery beat in production). Ages are measured in real time, like
+``ar_payments.created_at``, not on the demo clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.db import Database
+from portal.gateways.stripe import StripeGateway
+from portal.ledger.models import UNSETTLED_STATUSES, Payment, utcnow
+from portal.payments import settlement
+from portal.tasks import task
+
+log = logging.getLogger("portal.payments.reconcile")
+
+
+@dataclass(slots=True)
+class Summary:
+    """What one sweep found; ``problems`` names each payment counted in ``errors``."""
+
+    checked: int = 0
+    settled: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """One line for people and logs."""
+        return (f"checked {self.checked}, settled {self.settled}, failed {self.failed}, "
+                f"unchanged {self.unchanged}, errors {self.errors}")
+
+
+def due_payment_ids(database: Database, older_than: dt.timedelta,
+                    now: dt.datetime | None = None) -> list[int]:
+    """Return the ids of unsettled card payments with a PaymentIntent older than ``older_than``."""
+    cutoff = (now or utcnow()) - older_than
+    query = (select(Payment.id)
+             .where(Payment.method == "card", Payment.status.in_(UNSETTLED_STATUSES),
+                    Payment.gateway_ref.is_not(None), Payment.created_at <= cutoff)
+             .order_by(Payment.id))
+    with database.session() as session:
+        return list(session.scalars(query))
+
+
+def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: int) -> Summary:
+    """Sync every due payment with Stripe, one unit of work each; return the summary."""
+    summary = Summary()
+    for payment_id in due_payment_ids(database, dt.timedelta(minutes=older_than_minutes)):
+        summary.checked += 1
+        try:
+            with database.unit_of_work() as unit:
+                result = settlement.sync_payment_outcome(unit.session, payment_id, gateway)
+                unit.commit()
+        except Exception as error:  # one payment's failure must not stop the sweep
+            log.exception("reconcile: payment %s failed", payment_id)
+            summary.errors += 1
+            summary.problems.append(f"payment {payment_id}: {type(error).__name__}: {error}")
+            continue
+        _count(summary, payment_id, result)
+    return summary
+
+
+def _count(summary: Summary, payment_id: int, result: settlement.Settlement) -> None:
+    if result.needs_staff:
+        summary.errors += 1
+        summary.problems.append(f"payment {payment_id}: {result.outcome}")
+    elif result.outcome == settlement.SETTLED and result.newly_settled:
+        summary.settled += 1
+    elif result.outcome in (settlement.FAILED, settlement.CANCELED):
+        summary.failed += 1
+    else:
+        summary.unchanged += 1
+
+
+@task("payments.reconcile")
+def reconcile_task(older_than_minutes: int | None = None) -> None:
+    """The sweep as a task (Celery beat): settings from the app, the summary to the log."""
+    config = current_app.config["PORTAL"]
+    minutes = config.reconcile_after_minutes if older_than_minutes is None \
+        else older_than_minutes
+    summary = reconcile(current_app.extensions["portal.db"], StripeGateway.from_config(config),
+                        minutes)
+    if summary.errors:
+        log.error("payments reconcile: %s; %s", summary.line(), "; ".join(summary.problems))
+    else:
+        log.info("payments reconcile: %s", summary.line())

@@ -1,0 +1,189 @@
+"""Fixtures for settlement tests: the gateways' localstripe, an app that uses it and SMTP,
+real ledger rows, card payments made through :class:`StripeGateway`, and Stripe's
+webhook deliveries caught as localstripe sends them.
+
+The localstripe fixtures are the gateways tests' own (imported, not copied):
+``localstripe`` (one server, started once), ``stripe_config`` (fresh keys, state
+emptied per test) and ``stripe_js`` (what Stripe.js does in the payer's browser).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from portal import ledger
+from portal.app import create_app
+from portal.config import Config
+from portal.db import Database
+from portal.gateways.stripe import PaymentIntent, StripeGateway
+from portal.ledger.checks import run_checks
+from portal.ledger.models import Invoice, JournalEntry
+from tests import builders
+from tests.integration.gateways.conftest import (  # noqa: F401  (fixtures used here)
+    StripeJs,
+    localstripe,
+    stripe_config,
+    stripe_js,
+)
+
+VISA = "4242424242424242"
+DECLINED = "4000000000000341"  # saves fine, every charge is declined
+THREE_D_SECURE = "4000002760003184"
+SUPPORT_EMAIL = "ar-support@vendor.example"
+
+
+@pytest.fixture
+def card_app(config: Config, stripe_config: Config, smtp_sink):  # noqa: F811
+    """The portal on this test's database, talking to localstripe, e-mailing over SMTP."""
+    application = create_app(dataclasses.replace(
+        config, smtp_url=smtp_sink.url, base_url="http://portal.test",
+        stripe_secret_key=stripe_config.stripe_secret_key,
+        stripe_publishable_key=stripe_config.stripe_publishable_key,
+        stripe_webhook_secret=stripe_config.stripe_webhook_secret,
+        stripe_api_base=stripe_config.stripe_api_base))
+    yield application
+    application.extensions["portal.db"].dispose()
+
+
+@pytest.fixture
+def card_db(card_app) -> Database:
+    return card_app.extensions["portal.db"]
+
+
+@pytest.fixture
+def gateway(stripe_config: Config) -> StripeGateway:  # noqa: F811
+    return StripeGateway.from_config(stripe_config)
+
+
+@dataclasses.dataclass
+class Book:
+    """A customer with invoices, and its Stripe customer."""
+
+    customer_id: int
+    stripe_customer: str
+    invoice_ids: list[int]
+    invoice_numbers: list[str]
+
+
+def open_book(database: Database, gateway: StripeGateway, *totals: int) -> Book:
+    """Commit a customer with invoices of ``totals``; create its Stripe customer."""
+    with database.unit_of_work() as unit:
+        customer = builders.customer(unit.session)
+        invoices = [builders.invoice(unit.session, customer, total) for total in totals]
+        unit.commit()
+    stripe_customer = gateway.ensure_customer(customer.id, name=customer.name).id
+    return Book(customer.id, stripe_customer, [i.id for i in invoices],
+                [i.number for i in invoices])
+
+
+def start_payment(database: Database, book: Book, amounts: list[int],
+                  amount: int | None = None) -> int:
+    """Start a card payment of ``amounts`` on the book's invoices, in order (0: skip it)."""
+    with database.unit_of_work() as unit:
+        payment = ledger.start_payment(
+            unit.session, customer_id=book.customer_id, currency="USD", method="card",
+            amount_minor=amount or sum(amounts), created_by="clerk@acme.example",
+            allocations=[ledger.AllocationInput(invoice_id, minor)
+                         for invoice_id, minor in zip(book.invoice_ids, amounts, strict=False)
+                         if minor])
+        unit.commit()
+    return payment.id
+
+
+def charge(database: Database, gateway: StripeGateway, stripe_js: StripeJs,  # noqa: F811
+           book: Book, payment_id: int, amount: int, number: str = VISA) -> PaymentIntent:
+    """Pay ``amount`` with a test card, as checkout does; store the PaymentIntent's id."""
+    method = stripe_js.create_card(number)
+    if number == DECLINED:  # the card must be saved before a charge can be declined
+        setup = gateway.create_setup_intent(book.stripe_customer)
+        stripe_js.confirm_card_setup(setup.client_secret, method)
+    intent = gateway.create_payment_intent(
+        amount, "USD", book.stripe_customer, payment_id=payment_id,
+        invoice_numbers=book.invoice_numbers, idempotency_key=f"payment-{payment_id}",
+        payment_method=method)
+    with database.unit_of_work() as unit:
+        ledger.mark_payment(unit.session, payment_id, "pending", gateway_ref=intent.id)
+        unit.commit()
+    return intent
+
+
+def assert_ledger_ok(database: Database) -> None:
+    with database.session() as session:
+        result = run_checks(session)
+    assert result.ok, result.violation
+
+
+def settlements(database: Database, payment_id: int, kind: str = "payment_settled") -> int:
+    with database.session() as session:
+        return len(session.query(JournalEntry).filter_by(payment_id=payment_id, kind=kind).all())
+
+
+def invoice_state(database: Database, invoice_id: int) -> tuple[int, int, str]:
+    with database.session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        return invoice.balance_minor, invoice.reserved_minor, invoice.status
+
+
+def sign(payload: bytes, secret: str, timestamp: int) -> str:
+    """A Stripe-Signature header (https://docs.stripe.com/webhooks#verify-manually)."""
+    digest = hmac.new(secret.encode(), b"%d.%s" % (timestamp, payload), hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+# Webhook deliveries, as localstripe sends them --------------------------------------------
+
+
+class Receiver(ThreadingHTTPServer):
+    """A local endpoint that keeps each delivery's body and Stripe-Signature."""
+
+    def __init__(self) -> None:
+        self.deliveries: queue.Queue[tuple[bytes, str]] = queue.Queue()
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/webhooks/stripe"
+
+    def next(self, event_type: str, object_id: str, timeout: float = 10) -> tuple[bytes, str]:
+        """Wait for the delivery of ``event_type`` about ``object_id``."""
+        while True:
+            payload, signature = self.deliveries.get(timeout=timeout)
+            event = json.loads(payload)
+            if event["type"] == event_type and event["data"]["object"]["id"] == object_id:
+                return payload, signature
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.deliveries.put((body, self.headers.get("Stripe-Signature", "")))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def deliveries(localstripe, stripe_config) -> Iterator[Receiver]:  # noqa: F811
+    """localstripe's signed payment_intent.* deliveries, caught for the test to post."""
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    localstripe.register_webhook("settlement-tests", server.url,
+                                 stripe_config.stripe_webhook_secret,
+                                 events=["payment_intent.succeeded",
+                                         "payment_intent.payment_failed"])
+    yield server
+    localstripe.forget_webhooks()
+    server.shutdown()
+    server.server_close()
