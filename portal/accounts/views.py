@@ -77,6 +77,8 @@ def home_for(who) -> str:
 
 @bp.before_app_request
 def _second_factor_setup():
+    if request.endpoint == "static":  # stylesheets and logos need no database
+        return
     who = principal()
     if who is not None and not who.user.totp_enabled:
         g.totp_setup_pending = auth.totp_required(uow().session, who.user)

@@ -373,5 +373,9 @@ def failure_words(code: str | None, message: str | None) -> str | None:
 
 
 def reason_label(vendor: Vendor, code: str | None) -> str | None:
-    """Return the vendor's label of a short-pay reason code (None for none)."""
+    """Return the vendor's label of a short-pay reason code (None for none).
+
+    The label as stored: templates show it through ``_()``, so the default labels
+    (marked ``N_`` in :mod:`portal.vendor.services`) appear translated.
+    """
     return vendor.short_pay_label(code) if code else None

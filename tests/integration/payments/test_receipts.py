@@ -53,6 +53,14 @@ def test_receipt_pdf_of_a_short_paid_check_names_the_reason_and_the_credit(app, 
         assert expected in text, expected
 
 
+def test_default_short_pay_reasons_read_in_the_users_language(app, world):
+    text = flat(pdf.text(sign_in(app, "payeur@acme.example").client.get(
+        f"/payments/{world.check}/receipt.pdf").data))
+    assert "Marchandise endommagée ou défectueuse" in text
+    page = sign_in(app, "payeur@acme.example").client.get(f"/payments/{world.check}")
+    assert "Marchandise endommagée ou défectueuse" in page.get_data(as_text=True)
+
+
 def test_receipt_pdf_in_the_users_language(app, world):
     text = flat(pdf.text(sign_in(app, "payeur@acme.example").client.get(
         f"/payments/{world.card}/receipt.pdf").data))
