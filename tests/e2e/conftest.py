@@ -57,6 +57,16 @@ class LiveServer:
 
 
 @pytest.fixture
+def database_url(tmp_path, sqlite_template) -> str:
+    """Browser tests run on SQLite only: they check pages, not the database. What
+    PostgreSQL does differently (row locks, triggers, concurrency) is covered by the
+    integration suite, which runs every test on both."""
+    path = tmp_path / "portal.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
 def live_app(config, smtp_sink):
     """The app under test, e-mailing through the SMTP sink."""
     application = create_app(dataclasses.replace(config, smtp_url=smtp_sink.url))
