@@ -72,15 +72,26 @@ def index():
     vendor, today = _vendor_and_today()
     currencies = queries.customer_currencies(session, customer_id)
     who = principal()
+    # One pass over the open invoices gives the summary and, for the tabs, what matches.
+    summary = queries.summary(session, customer_id, today, currencies)
     return render_template(
         "invoices/index.html", params=params, errors=errors, today=today,
         customer=session.get(Customer, customer_id), currencies=currencies,
         page=queries.invoice_page(session, customer_id, params, today, vendor, currencies),
-        summary=queries.summary(session, customer_id, today, currencies),
-        matching=queries.matching(session, customer_id, params.filter, today, currencies),
+        summary=summary,
+        matching=_matching(summary, params.filter, customer_id, today, currencies),
         can_pay=who.can("pay"), pay_url=request.script_root + PAY_PATH,
         max_merged=MAX_MERGED,
         storage_key=f"portal.invoices.{who.user.id}.{customer_id}")
+
+
+def _matching(summary: queries.Summary, f: forms.InvoiceFilter, customer_id: int,
+              today: dt.date, currencies: list[str]) -> queries.Matching:
+    """What matches ``f``: from the summary's groups when it can tell, else counted."""
+    found = summary.matching(f)
+    if found is None:
+        found = queries.matching(uow().session, customer_id, f, today, currencies)
+    return found
 
 
 @bp.get("/invoices.csv")

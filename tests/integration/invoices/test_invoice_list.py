@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from portal import ledger
+from portal.invoices import forms, queries
 from portal.ledger.models import Customer
 from tests.integration.accounts.conftest import Browser
 from tests.integration.invoices.conftest import TODAY, aging, figure, issue, numbers
@@ -199,3 +200,25 @@ def test_signed_out_visitors_are_sent_to_sign_in(app):
     for path in ("/invoices", "/invoices.csv", "/invoices/A-1001"):
         response = app.test_client().get(path)
         assert response.status_code == 302 and "/login" in response.location
+
+
+@pytest.mark.parametrize("args", [
+    {}, {"status": "overdue"}, {"status": "due_soon"}, {"aging": "current"},
+    {"aging": "1_30"}, {"aging": "31_60"}, {"aging": "61_90"}, {"aging": "over_90"},
+    {"status": "overdue", "aging": "1_30"}, {"status": "paid"}, {"q": "A-10"},
+    {"status": "open", "amount_min": "100"}])
+def test_what_matches_a_tab_is_the_same_from_the_summary_as_counted(book, args, app):
+    # The list reads the tabs' counts and payable totals off the summary's single pass;
+    # they must be exactly what counting the filter's own rows gives.
+    f, _errors = forms.parse_filter(args)
+    with app.test_request_context(), book.session() as uow:
+        s = uow.session
+        currencies = queries.customer_currencies(s, book.acme_id)
+        summary = queries.summary(s, book.acme_id, TODAY, currencies)
+        counted = queries.matching(s, book.acme_id, f, TODAY, currencies)
+        derived = summary.matching(f)
+    if f.q or f.advanced or f.status not in ("open", "overdue", "due_soon") or \
+            (f.aging and f.status != "open"):
+        assert derived is None
+    else:
+        assert derived == counted and counted.count > 0
