@@ -31,6 +31,7 @@ import http.client
 import re
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -172,8 +173,14 @@ async def _run_phase(host: str, port: int, phase: Phase) -> PhaseResult:
 
 
 def run_phase(host: str, port: int, phase: Phase) -> PhaseResult:
-    """Load ``phase.paths`` with ``phase.concurrency`` connections; return what was measured."""
-    return asyncio.run(_run_phase(host, port, phase))
+    """Load ``phase.paths`` with ``phase.concurrency`` connections; return what was measured.
+
+    The event loop runs in a thread of its own: the caller's thread may already run
+    one (Playwright's sync API does, in a test process), and ``asyncio.run`` refuses
+    to start a second loop in a thread that has one.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="loadgen") as pool:
+        return pool.submit(asyncio.run, _run_phase(host, port, phase)).result()
 
 
 # --- set-up: sign in, fetch one page ---------------------------------------------------
