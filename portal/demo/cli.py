@@ -8,11 +8,14 @@ a local Stripe when no Stripe keys are set (:mod:`portal.demo.local_stripe`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
+from portal.config import Config
 from portal.demo import local_stripe, services
 
 
@@ -50,6 +53,10 @@ def demo_command(host: str, port: int, no_serve: bool, reset: bool) -> None:
         click.echo(line)
     if no_serve:
         return
+    if app.config["PORTAL"].base_url == Config.base_url:
+        # Links in e-mails and PDFs point at where this demo serves (unless
+        # PORTAL_BASE_URL says otherwise).
+        app.config["PORTAL"] = replace(app.config["PORTAL"], base_url=base_url)
     stripe = local_stripe.start_for_demo(app, base_url)
     if stripe is not None:
         click.echo(local_stripe.describe(stripe))

@@ -38,6 +38,7 @@ def test_serving_the_demo_without_keys_starts_a_local_stripe(app, runner, monkey
     assert config.stripe_secret_key.startswith("sk_test_")
     assert config.stripe_publishable_key.startswith("pk_test_")
     assert config.stripe_webhook_secret.startswith("whsec_")
+    assert config.base_url == "http://127.0.0.1:5123"  # links in e-mails and PDFs
     assert seen["customer"].id.startswith("cus_")
     # Stopped when serving ends.
     with pytest.raises(urllib.error.URLError):
