@@ -137,6 +137,14 @@ def render_statement(content: StatementContent, letterhead: Letterhead, *,
                    paper=paper, statement=content).write_pdf()
 
 
+def render_document(template: str, letterhead: Letterhead, *, paper: str,
+                    **context: Any) -> bytes:
+    """Lay out another document (a receipt, say) from ``templates/<template>`` exactly like
+    the invoices: the same static-file fetcher, stylesheet, letterhead and page counter."""
+    return _layout(template, FontConfiguration(), letterhead=letterhead, paper=paper,
+                   **context).write_pdf()
+
+
 def _layout(template: str, fonts: FontConfiguration, **context: Any) -> Document:
     """Render ``template`` to HTML and lay it out (a WeasyPrint document)."""
     html = current_app.jinja_env.get_template(template).render(

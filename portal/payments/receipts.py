@@ -28,7 +28,6 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
-from weasyprint.text.fonts import FontConfiguration
 
 from portal import tasks
 from portal.accounts.models import User
@@ -137,10 +136,8 @@ def receipt_content(session: Session, payment: Payment, vendor: Vendor,
 
 def render_pdf(content: ReceiptContent, letterhead: Letterhead, *, paper: str) -> bytes:
     """Return the receipt as a PDF, in the current language."""
-    # The documents' own layout step (static files only, the shared stylesheet, the
-    # page counter), so a receipt is laid out exactly like an invoice.
-    return render._layout("documents/receipt.html", FontConfiguration(), letterhead=letterhead,
-                          paper=paper, receipt=content).write_pdf()
+    return render.render_document("documents/receipt.html", letterhead, paper=paper,
+                                  receipt=content)
 
 
 def filename(content: ReceiptContent) -> str:
