@@ -6,6 +6,8 @@ payment that is not money stays here, owned by :mod:`portal.payments`:
 
 - :class:`StripeEvent` — every webhook event id the portal has handled, so a
   replayed delivery is recognised and does nothing (the id is unique);
+- :class:`StripeCustomerLink` — which Stripe customer is a customer account's, so
+  every payment and saved card of the account uses the same one;
 - :class:`CardPayment` — per card payment: the card's brand and last four (for
   receipts and history), the PaymentIntent status last seen, and an amount Stripe
   reported that disagrees with the payment's (never settled; shown to staff).
@@ -53,5 +55,17 @@ class CardPayment(Base):
     mismatch_amount_minor: Mapped[int | None] = mapped_column(Amount)
     mismatch_currency: Mapped[str | None] = mapped_column(String(3))
     mismatch_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow,
+                                                    onupdate=utcnow)
+
+
+class StripeCustomerLink(Base):
+    """The Stripe customer of one customer account (created once, on its first card use)."""
+
+    __tablename__ = "portal_stripe_customers"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("ar_customers.id"), primary_key=True)
+    stripe_customer_id: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                     onupdate=utcnow)

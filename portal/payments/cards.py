@@ -1,0 +1,30 @@
+"""Cards at Stripe for a customer account: its one Stripe customer.
+
+Every card payment and saved card of an account hangs on one Stripe customer.
+:func:`stripe_customer_id` finds it through the id the portal stored the first
+time (``portal_stripe_customers``), asks Stripe to create it otherwise — with an
+idempotency key from the account's id, so a crash between Stripe's answer and the
+portal's commit does not leave a second customer behind — and replaces a stored
+id Stripe no longer knows (a customer deleted in the Dashboard).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from portal.gateways.stripe import StripeGateway
+from portal.ledger.models import Customer
+from portal.payments.models import StripeCustomerLink
+
+
+def stripe_customer_id(session: Session, gateway: StripeGateway, customer: Customer) -> str:
+    """Return the Stripe customer id of ``customer``, creating and storing it once."""
+    link = session.get(StripeCustomerLink, customer.id, with_for_update=True)
+    found = gateway.ensure_customer(customer.id, name=customer.name,
+                                    known_id=link.stripe_customer_id if link else None)
+    if link is None:
+        session.add(StripeCustomerLink(customer_id=customer.id, stripe_customer_id=found.id))
+    elif link.stripe_customer_id != found.id:
+        link.stripe_customer_id = found.id
+    session.flush()
+    return found.id
