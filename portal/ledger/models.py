@@ -89,6 +89,13 @@ class Invoice(Base):
         # The invoice list's keyset pagination: (customer, due date, id).
         Index("ix_ar_invoices_customer_due", "customer_id", "due_date", "id"),
         Index("ix_ar_invoices_customer_status_due", "customer_id", "status", "due_date", "id"),
+        # The invoice list's other sort keys (migration 0005): every page an index range.
+        Index("ix_ar_invoices_customer_issued", "customer_id", "issue_date", "id"),
+        Index("ix_ar_invoices_customer_status_issued", "customer_id", "status", "issue_date",
+              "id"),
+        Index("ix_ar_invoices_customer_amount", "customer_id", "currency", "total_minor", "id"),
+        Index("ix_ar_invoices_customer_status_amount", "customer_id", "status", "currency",
+              "total_minor", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
