@@ -8,11 +8,11 @@ currency (:meth:`portal.money.Money.plain`), never floats.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator
 
+from portal.core import csv_export
+from portal.core.csv_export import safe_cell
 from portal.db import Database
 from portal.invoices import queries
 from portal.invoices.forms import InvoiceFilter
@@ -21,42 +21,26 @@ from portal.money import Money
 HEADER = ("number", "po_number", "issue_date", "due_date", "currency", "total", "balance",
           "status")
 BATCH = 500
-# A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str | None) -> str:
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def csv_lines(database: Database, customer_id: int, f: InvoiceFilter, sort: str,
               today: dt.date, currencies: list[str]) -> Iterator[str]:
     """Yield the CSV export of the customer's invoices matching ``f``, header first."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    return csv_export.stream(HEADER, _batches(database, customer_id, f, sort, today,
+                                              currencies))
 
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
 
-    writer.writerow(HEADER)
-    yield flush()
+def _batches(database: Database, customer_id: int, f: InvoiceFilter, sort: str,
+             today: dt.date, currencies: list[str]) -> Iterator[list[tuple[str, ...]]]:
     after = None
     while True:
         with database.session() as session:
             rows = queries.csv_batch(session, customer_id, f, sort, today, currencies,
                                      after, BATCH)
-        for row in rows:
-            writer.writerow((_text(row.number), _text(row.po_number),
-                             row.issue_date.isoformat(), row.due_date.isoformat(),
-                             row.currency, Money(row.total_minor, row.currency).plain(),
-                             Money(row.balance_minor, row.currency).plain(), row.status))
-        if rows:
-            yield flush()
+        yield [(safe_cell(row.number), safe_cell(row.po_number), row.issue_date.isoformat(),
+                row.due_date.isoformat(), row.currency,
+                Money(row.total_minor, row.currency).plain(),
+                Money(row.balance_minor, row.currency).plain(), row.status) for row in rows]
         if len(rows) < BATCH:
             return
         after = queries.key_of(sort, rows[-1])

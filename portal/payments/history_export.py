@@ -10,11 +10,11 @@ Amounts are plain decimals in the payment's currency, never floats.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
+from portal.core import csv_export
+from portal.core.csv_export import safe_cell
 from portal.db import Database
 from portal.money import Money
 from portal.payments import history
@@ -23,48 +23,31 @@ from portal.payments.history import PaymentFilter
 HEADER = ("payment_id", "reference", "date", "method", "amount", "currency", "status",
           "invoices", "discount", "to_credit")
 BATCH = 500
-# A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str | None) -> str:
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _row(row: history.Listed, zone: ZoneInfo) -> tuple[str, ...]:
     p, cur = row.payment, row.payment.currency
-    return (str(p.id), _text(p.reference), row.day(zone).isoformat(), p.method,
+    return (str(p.id), safe_cell(p.reference), row.day(zone).isoformat(), p.method,
             Money(p.amount_minor, cur).plain(), cur, p.status,
-            _text(";".join(share.number for share in row.shares)),
+            safe_cell(";".join(share.number for share in row.shares)),
             Money(row.discount_minor, cur).plain(), Money(row.credit_minor, cur).plain())
 
 
 def csv_lines(database: Database, customer_id: int, f: PaymentFilter,
               zone: ZoneInfo) -> Iterator[str]:
     """Yield the CSV export of the customer's payments matching ``f``, header first."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    return csv_export.stream(HEADER, _batches(database, customer_id, f, zone))
 
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
 
-    writer.writerow(HEADER)
-    yield flush()
+def _batches(database: Database, customer_id: int, f: PaymentFilter,
+             zone: ZoneInfo) -> Iterator[list[tuple[str, ...]]]:
     after = None
     while True:
         with database.session() as session:
             rows = history.csv_batch(session, customer_id, f, zone, after, BATCH)
-            # Written before the session ends: ending it expires the rows it read.
-            for row in rows:
-                writer.writerow(_row(row, zone))
-            count = len(rows)
+            # Formatted before the session ends: ending it expires the rows it read.
+            batch = [_row(row, zone) for row in rows]
             after = (rows[-1].paid_at, rows[-1].payment.id) if rows else None
-        if count:
-            yield flush()
-        if count < BATCH:
+        yield batch
+        if len(batch) < BATCH:
             return
