@@ -24,9 +24,8 @@ from portal.accounts.access import customer_id, requires
 from portal.core.request_db import uow
 from portal.documents import queries, render
 from portal.documents.content import Letterhead
-from portal.invoices import queries as invoice_queries
+from portal.invoices import selection
 from portal.invoices.access import invoice_or_404
-from portal.invoices.forms import InvoiceFilter
 from portal.vendor.models import Vendor
 from portal.vendor.services import get_vendor, local_today
 
@@ -63,13 +62,10 @@ def invoices_pdf() -> Response:
     account = customer_id()
     vendor = get_vendor(session)
     today = local_today(vendor)
-    if request.args.get("selection") == "all":
-        numbers = _numbers(invoice_queries.matching_numbers(
-            session, account, InvoiceFilter.from_token(request.args.get("matching", "")), today,
-            invoice_queries.customer_currencies(session, account),
-            exclude=request.args.getlist("exclude"), limit=MAX_MERGED + 1))
-    else:
-        numbers = _numbers(request.args.getlist("numbers") + request.args.getlist("invoice"))
+    selected = selection.selected_numbers(session, account, request.args, today,
+                                          limit=MAX_MERGED + 1)
+    listed = [] if selection.selects_all(request.args) else request.args.getlist("numbers")
+    numbers = _numbers(listed + selected)
     invoices = [invoice_or_404(session, account, number) for number in numbers]
     contents = queries.invoice_contents(session, invoices, vendor=vendor, today=today,
                                         base_url=_base_url())

@@ -22,8 +22,8 @@ from portal.accounts import access
 from portal.accounts.access import requires
 from portal.core.request_db import uow
 from portal.i18n import parse_amount
-from portal.invoices import queries as invoice_queries
-from portal.invoices.forms import InvoiceFilter, amount_example
+from portal.invoices import selection
+from portal.invoices.forms import amount_example
 from portal.money import Money, MoneyError
 from portal.payments import checkout
 from portal.payments.checkout import CheckoutRequest, LineRequest
@@ -36,24 +36,14 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
-def _selected_numbers(form: MultiDict) -> list[str]:
-    """The invoice numbers a selection posts: listed, or all that match a filter."""
-    if form.get("selection") == "all":
-        session = uow().session
-        customer_id = access.customer_id()
-        today = local_today(get_vendor(session))
-        return invoice_queries.matching_numbers(
-            session, customer_id, InvoiceFilter.from_token(form.get("matching", "")), today,
-            invoice_queries.customer_currencies(session, customer_id),
-            exclude=form.getlist("exclude"), limit=checkout.MAX_INVOICES + 1)
-    return list(dict.fromkeys(n.strip() for n in form.getlist("invoice") if n.strip()))
-
-
 @bp.post("/pay")
 @requires("pay")
 def start():
     """Take a selection from the invoice pages to the checkout."""
-    numbers = _selected_numbers(request.form)
+    session = uow().session
+    numbers = selection.selected_numbers(session, access.customer_id(), request.form,
+                                         local_today(get_vendor(session)),
+                                         limit=checkout.MAX_INVOICES + 1)
     return redirect(url_for("checkout.page", invoice=numbers), code=303)
 
 
