@@ -12,10 +12,7 @@ and 0005) every page is an index range scan, however deep.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +21,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from portal.core import cursors
 from portal.invoices import services
 from portal.invoices.forms import InvoiceFilter, ListParams
 from portal.ledger import customer_credit
@@ -56,18 +54,13 @@ def key_of(sort: str, row) -> list:
 
 def encode_cursor(sort: str, key: list) -> str:
     """Return an opaque cursor for the position just after/before ``key`` in ``sort``."""
-    values = [v.isoformat() if isinstance(v, dt.date) else v for v in key]
-    raw = json.dumps([sort, values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([sort, [v.isoformat() if isinstance(v, dt.date) else v for v in key]])
 
 
 def decode_cursor(sort: str, token: str | None) -> list | None:
     """Return the key a cursor carries, or None if it is missing, malformed or of another sort."""
-    if not token:
-        return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        name, values = json.loads(raw)
+        name, values = cursors.decode(token)
         types = _KEY_TYPES[_split(sort)[0]]
         if name != sort or len(values) != len(types):
             return None
@@ -79,7 +72,7 @@ def decode_cursor(sort: str, token: str | None) -> list | None:
                 return None
             key.append(value)
         return key
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, KeyError):
         return None
 
 

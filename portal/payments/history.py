@@ -18,10 +18,7 @@ not applied to an invoice went to the customer's credit.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -33,6 +30,7 @@ from sqlalchemy import ColumnElement, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
+from portal.core import cursors
 from portal.db import UTCDateTime
 from portal.ledger.models import (
     PAYMENT_METHODS,
@@ -150,23 +148,19 @@ def parse_list(args: Mapping[str, str]) -> tuple[ListParams, dict[str, str]]:
 
 def encode_cursor(key: tuple[dt.datetime, int]) -> str:
     """Return an opaque cursor for the position just after/before ``key`` (paid at, id)."""
-    raw = json.dumps([key[0].isoformat(), key[1]], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([key[0].isoformat(), key[1]])
 
 
 def decode_cursor(token: str | None) -> tuple[dt.datetime, int] | None:
     """Return the key a cursor carries, or None if it is missing or malformed."""
-    if not token:
-        return None
     try:
-        when, payment_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        when, payment_id = cursors.decode(token)
         moment = dt.datetime.fromisoformat(when)
-        if moment.tzinfo is None or isinstance(payment_id, bool) or \
-                not isinstance(payment_id, int):
-            return None
-        return moment, payment_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError):
         return None
+    if moment.tzinfo is None or isinstance(payment_id, bool) or not isinstance(payment_id, int):
+        return None
+    return moment, payment_id
 
 
 def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
