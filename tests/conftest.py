@@ -29,6 +29,9 @@ from portal.config import Config, normalize_database_url
 from portal.db import Database
 from portal.schema import upgrade
 
+# The local Stripe (localstripe) and Stripe.js's calls, for every test that asks for them.
+pytest_plugins = ["tests.stripe_fixtures"]
+
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 _counter = itertools.count()
 

@@ -34,7 +34,8 @@ one that runs (see :mod:`portal.gateways.stripe` for what the adapter avoids):
   read in localstripe; a PaymentIntent created with one now keeps the real id.
 - **Stripe.js**: the stand-in's ``createPaymentMethod`` does nothing and
   ``POST /v1/payment_methods`` refuses publishable keys. Both work here, as with
-  real Stripe.js, and ``Stripe`` may also be called with ``new``.
+  real Stripe.js, and ``Stripe`` may also be called with ``new``. The card
+  Element's inputs get accessible labels, as Stripe's own Elements have.
 
 Still missing (not needed yet, or to be extended when a feature needs it):
 ``automatic_payment_methods``, ``return_url``, ``description``, ``receipt_email``,
@@ -109,6 +110,19 @@ STRIPE_JS_EXTENSION = """
       }
     };
     return stripe;
+  };
+  // Real Stripe Elements label their fields; the stand-in's plain inputs get labels too.
+  const labels = {number: 'Card number', exp_month: 'Expiry month (MM)',
+                  exp_year: 'Expiry year (YY)', cvc: 'Security code', postal_code: 'Postal code'};
+  const mount = Element.prototype.mount;
+  Element.prototype.mount = function (domElement) {
+    mount.call(this, domElement);
+    Object.keys(this._inputs || {}).forEach(name => {
+      const input = this._inputs[name];
+      input.setAttribute('aria-label', labels[name] || name);
+      input.setAttribute('name', 'localstripe-' + name);
+      input.setAttribute('autocomplete', 'off');
+    });
   };
 })();
 """

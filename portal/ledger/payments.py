@@ -371,16 +371,28 @@ def _credit_refusal(session: Session, customer_id: int, invoice: Invoice,
 
 def apply_credit(session: Session, *, customer_id: int, invoice_id: int, amount_minor: int,
                  idempotency_key: str, occurred_at: dt.datetime | None = None,
-                 source: str = "portal") -> Posted:
-    """Apply the customer's unapplied credit to an invoice."""
+                 source: str = "portal", discount_minor: int = 0) -> Posted:
+    """Apply the customer's unapplied credit to an invoice.
+
+    ``discount_minor`` is an early-payment discount taken with the credit (the
+    portal's checkout, when credit pays a discounted invoice): allowed only when
+    credit and discount together settle everything open on the invoice.
+    """
     earlier = store.replayed(session, idempotency_key, "credit_applied")
     if earlier:
         return earlier
     if _int(amount_minor, "a credit amount") <= 0:
         raise LedgerError("credit applied must be a positive amount")
+    if _int(discount_minor, "a discount") < 0:
+        raise LedgerError("a discount cannot be negative")
     store.lock_customer(session, customer_id)
     invoice = store.lock_invoices(session, [invoice_id])[invoice_id]
     refusal = _credit_refusal(session, customer_id, invoice, amount_minor)
+    if refusal is None and discount_minor and (
+            amount_minor + discount_minor != invoice.available_minor):
+        refusal = (f"a discount is taken only when it settles invoice {invoice.number}: "
+                   f"{_m(invoice.available_minor, invoice.currency)} is open, credit and "
+                   f"discount make {_m(amount_minor + discount_minor, invoice.currency)}")
     if refusal is not None:
         # A writer racing with this key may have applied it while this one
         # waited for the customer's lock: that is a replay, not a refusal.
@@ -391,8 +403,11 @@ def apply_credit(session: Session, *, customer_id: int, invoice_id: int, amount_
     draft = EntryDraft("credit_applied", idempotency_key, occurred_at or utcnow(),
                        customer_id=customer_id, invoice_id=invoice.id, source=source)
     draft.add(accounts.CUSTOMER_CREDIT, amount_minor, invoice.currency, customer_id=customer_id)
-    draft.add(accounts.RECEIVABLE, -amount_minor, invoice.currency, customer_id=customer_id,
-              invoice_id=invoice.id)
+    if discount_minor:
+        draft.add(accounts.DISCOUNTS_ALLOWED, discount_minor, invoice.currency,
+                  customer_id=customer_id, invoice_id=invoice.id)
+    draft.add(accounts.RECEIVABLE, -(amount_minor + discount_minor), invoice.currency,
+              customer_id=customer_id, invoice_id=invoice.id)
     posted = store.post(session, draft)
     refresh_status(invoice, "credit_applied")
     return posted

@@ -135,11 +135,21 @@ class Quote:
         return sum(line.cash_minor for line in self.lines) + self.over_minor
 
     def allocations(self) -> list[AllocationInput]:
-        """The card payment's allocations, for :func:`portal.ledger.start_payment`."""
+        """The card payment's allocations, for :func:`portal.ledger.start_payment`.
+
+        An invoice the card pays nothing of (credit pays it all) is not in the
+        payment: its discount, if any, goes with the credit
+        (:meth:`credit_applications`).
+        """
         return [AllocationInput(invoice_id=line.invoice.id, amount_minor=line.cash_minor,
                                 discount_minor=line.discount_minor,
                                 short_pay_reason=line.reason, short_pay_note=line.note)
-                for line in self.lines if line.cash_minor + line.discount_minor > 0]
+                for line in self.lines if line.cash_minor > 0]
+
+    def credit_applications(self) -> list[tuple[QuoteLine, int]]:
+        """Each invoice credit pays part of, with the discount the credit posts (0 or all)."""
+        return [(line, line.discount_minor if line.cash_minor == 0 else 0)
+                for line in self.lines if line.credit_minor > 0]
 
 
 def _oldest_first(lines: Sequence[QuoteLine]) -> list[QuoteLine]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime
@@ -55,6 +55,13 @@ class CardPayment(Base):
     mismatch_amount_minor: Mapped[int | None] = mapped_column(Amount)
     mismatch_currency: Mapped[str | None] = mapped_column(String(3))
     mismatch_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # What the checkout stored to charge the card (portal.payments.card_checkout): the
+    # page's key (a resubmission finds this payment), the Stripe PaymentMethod (an id,
+    # never card data), whether to keep the card, and account credit applied beside it.
+    checkout_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    save_card: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    credit_minor: Mapped[int] = mapped_column(Amount, default=0, server_default="0")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                     onupdate=utcnow)
 

@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import after_this_request, current_app, has_request_context
 from flask_babel import force_locale
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
@@ -218,7 +218,16 @@ def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the real commit is still to come
     pending = session.info.pop(_PENDING, None)
-    if pending:
+    if not pending:
+        return
+    if has_request_context():
+        # Not inside the commit: the request's own session may be the one committing,
+        # and the e-mail's templates read the vendor through it. Once the view returns.
+        @after_this_request
+        def _send(response):
+            _enqueue(pending)
+            return response
+    else:
         _enqueue(pending)
 
 

@@ -11,22 +11,46 @@ Only roles with ``pay`` reach it (a viewer's POST is a 403).
 
 from __future__ import annotations
 
+import re
+import secrets
 from decimal import InvalidOperation
+from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from portal.accounts import access
 from portal.accounts.access import requires
+from portal.core import security
 from portal.core.request_db import uow
-from portal.i18n import parse_amount
+from portal.gateways.stripe import (
+    STRIPE_JS_URL,
+    CardDeclined,
+    CardSummary,
+    GatewayError,
+    NotConfigured,
+    StripeGateway,
+)
+from portal.i18n import money, parse_amount
 from portal.invoices import selection
 from portal.invoices.forms import amount_example
+from portal.ledger.models import Payment
 from portal.money import Money, MoneyError
-from portal.payments import checkout
+from portal.payments import card_checkout, checkout, history, settlement
+from portal.payments.card_checkout import CardChoice, CheckoutRefused
 from portal.payments.checkout import CheckoutRequest, LineRequest
+from portal.payments.models import StripeCustomerLink
 from portal.vendor.services import get_vendor, local_today
 
 bp = Blueprint("checkout", __name__)
@@ -59,17 +83,57 @@ def _request_from(form: MultiDict) -> CheckoutRequest:
                            overpay_to_credit=form.get("overpay_to_credit") == "1")
 
 
-def _render(form: MultiDict, *, spread_error: str | None = None):
+# A checkout page's key: random, URL-safe; it names the payment a submission starts.
+_CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
+_PAYMENT_METHOD = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
+
+
+def _gateway() -> StripeGateway | None:
+    try:
+        return StripeGateway.from_config(current_app.config["PORTAL"])
+    except NotConfigured:
+        return None
+
+
+def _allow_stripe(gateway: StripeGateway) -> None:
+    """Let this page load Stripe.js (and, in development, the local stand-in's origin)."""
+    parts = urlsplit(gateway.js_url)
+    local = gateway.js_url != STRIPE_JS_URL
+    security.allow_payment_origins(*([f"{parts.scheme}://{parts.netloc}"] if local else []))
+
+
+def _saved_cards(gateway: StripeGateway | None, customer_id: int) -> list[CardSummary]:
+    """The account's saved cards; none before its first card payment (nothing is created)."""
+    if gateway is None:
+        return []
+    link = uow().session.get(StripeCustomerLink, customer_id)
+    if link is None:
+        return []
+    try:
+        return gateway.list_saved_cards(link.stripe_customer_id)
+    except GatewayError:
+        return []  # the page still works with a new card
+
+
+def _render(form: MultiDict, *, spread_error: str | None = None,
+            pay_error: str | None = None, status: int = 200):
     session = uow().session
     vendor = get_vendor(session)
     today = local_today(vendor)
     asked = _request_from(form)
-    result = checkout.quote(session, access.customer_id(), vendor, today, asked,
-                            locale=_locale())
+    customer_id = access.customer_id()
+    result = checkout.quote(session, customer_id, vendor, today, asked, locale=_locale())
+    gateway = _gateway() if result.ok and result.charge_minor > 0 else None
+    if gateway is not None:
+        _allow_stripe(gateway)
+    chosen = form.get("card", "")
     return render_template("payments/checkout.html", quote=result, vendor=vendor, today=today,
                            typed={line.number: line.amount for line in asked.lines},
                            asked={line.number: line for line in asked.lines}, form=form,
-                           spread_error=spread_error, reasons=vendor.short_pay_reasons)
+                           spread_error=spread_error, reasons=vendor.short_pay_reasons,
+                           pay_error=pay_error, gateway=gateway,
+                           saved_cards=_saved_cards(gateway, customer_id), chosen_card=chosen,
+                           checkout_key=secrets.token_urlsafe(32)), status
 
 
 @bp.get("/pay")
@@ -106,3 +170,157 @@ def review():
         spread_form.add("invoice", number)
         spread_form[f"amount-{number}"] = Money(minor, result.currency).plain()
     return _render(spread_form)
+
+
+@bp.post("/pay/confirm")
+@requires("pay")
+def confirm():
+    """Pay the checkout: apply credit, start the payment, charge the card once, say how it went.
+
+    The steps and why each is its own transaction: :mod:`portal.payments.card_checkout`.
+    """
+    form = request.form
+    unit = uow()
+    session = unit.session
+    customer_id = access.customer_id()
+    key = form.get("checkout_key", "")
+    if not _CHECKOUT_KEY.fullmatch(key):
+        return _render(form, pay_error=_("This checkout has expired. Check the amounts and "
+                                         "pay again."), status=422)
+    vendor = get_vendor(session)
+    result = checkout.quote(session, customer_id, vendor, local_today(vendor),
+                            _request_from(form), locale=_locale())
+    shown = form.get("shown_charge", "")
+    gateway = _gateway()
+    card: CardChoice | None = None
+    stripe_customer = None
+    if result.ok and result.charge_minor > 0:
+        if gateway is None:
+            return _render(form, pay_error=_("Card payments are not available right now. "
+                                             "Nothing has been paid."), status=503)
+        try:
+            stripe_customer = card_checkout.stripe_customer(session, gateway, customer_id)
+            unit.commit()
+            card = _card_choice(form, gateway, stripe_customer)
+        except GatewayError:
+            return _render(form, pay_error=_("The card processor could not be reached. "
+                                             "Nothing has been paid; try again in a minute."),
+                           status=503)
+        if isinstance(card, str):
+            return _render(form, pay_error=card, status=422)
+    principal = access.principal()
+    try:
+        started = card_checkout.begin(
+            session, customer_id=customer_id, quote=result,
+            shown_charge_minor=int(shown) if shown.isdigit() else None, checkout_key=key,
+            card=card, payer_name=principal.user.name, payer_email=principal.user.email)
+    except CheckoutRefused as refusal:
+        session.rollback()
+        return _render(form, pay_error=str(refusal), status=422)
+    unit.commit()
+    if started.payment_id is None:
+        flash(_("%(amount)s of your account's credit was applied to the invoices. Nothing "
+                "was charged.", amount=money(started.credit_minor, result.currency)), "success")
+        return redirect(url_for("invoices.index"), code=303)
+    if started.existing:
+        return redirect(url_for("checkout.returned", payment_id=started.payment_id), code=303)
+    order = card_checkout.Charge.of(session, started.payment_id, stripe_customer)
+    session.rollback()  # no transaction stays open while Stripe answers
+    try:
+        intent = card_checkout.charge(gateway, order)
+    except CardDeclined as error:
+        outcome = card_checkout.declined_before_intent(session, order.payment_id, error)
+    except GatewayError as error:
+        if card_checkout.no_answer(error):
+            flash(_("We could not confirm the payment with the card processor. Do not pay "
+                    "again: the amounts stay held on the invoices and we will check with the "
+                    "processor in a few minutes."), "warn")
+            return redirect(url_for("payments.detail", payment_id=order.payment_id), code=303)
+        outcome = card_checkout.refused_by_stripe(session, order.payment_id, error)
+    else:
+        outcome = card_checkout.record(session, order.payment_id, intent)
+    unit.commit()
+    return _after(outcome, form)
+
+
+def _card_choice(form: MultiDict, gateway: StripeGateway,
+                 stripe_customer: str) -> CardChoice | str:
+    """The card the form names, or what is wrong with the choice (for the payer)."""
+    chosen = form.get("card", "new")
+    if chosen == "new":
+        method = form.get("payment_method", "")
+        if not _PAYMENT_METHOD.fullmatch(method):
+            return _("Enter the card's details, or choose a saved card.")
+        return CardChoice(method, save=form.get("save_card") == "1")
+    if chosen not in card_checkout.saved_card_ids(gateway, stripe_customer):
+        return _("That card is no longer saved. Choose another card.")
+    return CardChoice(chosen, saved=True)
+
+
+def _after(outcome: card_checkout.Outcome, form: MultiDict):
+    """Send the payer where the outcome leads."""
+    if outcome.kind == card_checkout.FAILED:
+        # Back to the same checkout, fresh from the ledger, with the reason on top.
+        again = MultiDict([(k, v) for k, v in form.items(multi=True)
+                           if k not in ("payment_method", "checkout_key")])
+        message = _("The payment did not go through: %(reason)s Nothing was charged.",
+                    reason=outcome.message)
+        return _render(again, pay_error=message, status=402)
+    if outcome.kind == card_checkout.NEEDS_AUTHENTICATION:
+        return redirect(url_for("checkout.authenticate", payment_id=outcome.payment_id),
+                        code=303)
+    return redirect(url_for("checkout.returned", payment_id=outcome.payment_id), code=303)
+
+
+@bp.get("/payments/<int:payment_id>/authenticate")
+@requires("pay")
+def authenticate(payment_id: int):
+    """The card's bank asks for verification (3-D Secure): Stripe.js runs it on this page."""
+    session = uow().session
+    payment = history.payment_or_404(session, access.customer_id(), payment_id)
+    gateway = _gateway()
+    if payment.status != "requires_action" or not payment.gateway_ref or gateway is None:
+        return redirect(url_for("checkout.returned", payment_id=payment.id), code=303)
+    reference, amount, currency = payment.gateway_ref, payment.amount_minor, payment.currency
+    session.rollback()
+    try:
+        intent = gateway.retrieve_payment_intent(reference)
+    except GatewayError:
+        abort(503)
+    _allow_stripe(gateway)
+    return render_template("payments/authenticate.html", payment_id=payment_id,
+                           amount=amount, currency=currency, gateway=gateway,
+                           client_secret=intent.client_secret)
+
+
+@bp.get("/payments/<int:payment_id>/return")
+@requires("view")
+def returned(payment_id: int):
+    """Where the payer lands after paying: ask Stripe now, apply it, show the payment."""
+    unit = uow()
+    session = unit.session
+    payment = history.payment_or_404(session, access.customer_id(), payment_id)
+    gateway = _gateway()
+    if payment.gateway_ref and payment.status not in ("succeeded", "reversed") and gateway:
+        session.rollback()
+        try:
+            settlement.sync_payment(session, payment_id, gateway)
+            unit.commit()
+        except GatewayError:
+            session.rollback()  # the webhook or the sweep will tell; show what is known
+        payment = history.payment_or_404(session, access.customer_id(), payment_id)
+    _flash_outcome(payment)
+    return redirect(url_for("payments.detail", payment_id=payment_id), code=303)
+
+
+def _flash_outcome(payment: Payment) -> None:
+    amount = money(payment.amount_minor, payment.currency)
+    if payment.status == "succeeded":
+        flash(_("Thank you. Your payment of %(amount)s is complete; a receipt is on its way "
+                "by e-mail.", amount=amount), "success")
+    elif payment.status in ("failed", "canceled"):
+        flash(_("The payment of %(amount)s did not go through. Nothing was charged.",
+                amount=amount), "error")
+    elif payment.status in ("pending", "processing", "requires_action"):
+        flash(_("Your payment of %(amount)s is being processed. The amounts are held on the "
+                "invoices until it settles.", amount=amount), "info")

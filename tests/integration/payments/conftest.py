@@ -2,9 +2,10 @@
 real ledger rows, card payments made through :class:`StripeGateway`, and Stripe's
 webhook deliveries caught as localstripe sends them.
 
-The localstripe fixtures are the gateways tests' own (imported, not copied):
-``localstripe`` (one server, started once), ``stripe_config`` (fresh keys, state
-emptied per test) and ``stripe_js`` (what Stripe.js does in the payer's browser).
+The localstripe fixtures come from :mod:`tests.stripe_fixtures` (loaded by
+tests/conftest.py): ``localstripe`` (one server per worker), ``stripe_config``
+(fresh keys, state emptied per test) and ``stripe_js`` (what Stripe.js does in the
+payer's browser).
 """
 
 from __future__ import annotations
@@ -28,12 +29,7 @@ from portal.gateways.stripe import PaymentIntent, StripeGateway
 from portal.ledger.checks import run_checks
 from portal.ledger.models import Invoice, JournalEntry
 from tests import builders
-from tests.integration.gateways.conftest import (  # noqa: F401  (fixtures used here)
-    StripeJs,
-    localstripe,
-    stripe_config,
-    stripe_js,
-)
+from tests.stripe_fixtures import StripeJs
 
 VISA = "4242424242424242"
 DECLINED = "4000000000000341"  # saves fine, every charge is declined
@@ -42,7 +38,7 @@ SUPPORT_EMAIL = "ar-support@vendor.example"
 
 
 @pytest.fixture
-def card_app(config: Config, stripe_config: Config, smtp_sink):  # noqa: F811
+def card_app(config: Config, stripe_config: Config, smtp_sink):
     """The portal on this test's database, talking to localstripe, e-mailing over SMTP."""
     application = create_app(dataclasses.replace(
         config, smtp_url=smtp_sink.url, base_url="http://portal.test",
@@ -60,7 +56,7 @@ def card_db(card_app) -> Database:
 
 
 @pytest.fixture
-def gateway(stripe_config: Config) -> StripeGateway:  # noqa: F811
+def gateway(stripe_config: Config) -> StripeGateway:
     return StripeGateway.from_config(stripe_config)
 
 
@@ -99,7 +95,7 @@ def start_payment(database: Database, book: Book, amounts: list[int],
     return payment.id
 
 
-def charge(database: Database, gateway: StripeGateway, stripe_js: StripeJs,  # noqa: F811
+def charge(database: Database, gateway: StripeGateway, stripe_js: StripeJs,
            book: Book, payment_id: int, amount: int, number: str = VISA) -> PaymentIntent:
     """Pay ``amount`` with a test card, as checkout does; store the PaymentIntent's id."""
     method = stripe_js.create_card(number)
@@ -174,7 +170,7 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def deliveries(localstripe, stripe_config) -> Iterator[Receiver]:  # noqa: F811
+def deliveries(localstripe, stripe_config) -> Iterator[Receiver]:
     """localstripe's signed payment_intent.* deliveries, caught for the test to post."""
     server = Receiver()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
