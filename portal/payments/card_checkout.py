@@ -277,7 +277,7 @@ def resume(session: Session, gateway: StripeGateway, payment_id: int,
     if (now or utcnow()) - payment.created_at > REPEAT_WITHIN:
         ledger.fail_payment(session, payment_id, code="abandoned", message=(
             "The card was never confirmed as charged; the checkout was abandoned."))
-        return settlement.FAILED
+        return FAILED
     order = Charge.of(session, payment_id,
                       stripe_customer(session, gateway, payment.customer_id))
     try:

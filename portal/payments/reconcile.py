@@ -9,6 +9,12 @@ harmless: every card payment that is still ``pending``, ``requires_action`` or
 in its own unit of work so one failure does not undo the others. Running it
 again changes nothing that is already in line.
 
+A checkout payment whose PaymentIntent the portal never learnt of (Stripe did not
+answer the creation) is *stranded*: the sweep repeats the creation with the same
+idempotency key (:func:`portal.payments.card_checkout.resume`), so Stripe returns
+what it did the first time, and records it; past Stripe's idempotency window the
+payment is failed (``abandoned``) and its amounts released.
+
 Run by ``portal payments reconcile`` and by the task ``payments.reconcile``
 (Celery beat in production). Ages are measured in real time, like
 ``ar_payments.created_at``, not on the demo clock.
@@ -26,7 +32,7 @@ from sqlalchemy import select
 from portal.db import Database
 from portal.gateways.stripe import StripeGateway
 from portal.ledger.models import UNSETTLED_STATUSES, Payment, utcnow
-from portal.payments import settlement
+from portal.payments import card_checkout, settlement
 from portal.tasks import task
 
 log = logging.getLogger("portal.payments.reconcile")
@@ -64,7 +70,22 @@ def due_payment_ids(database: Database, older_than: dt.timedelta,
 def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: int) -> Summary:
     """Sync every due payment with Stripe, one unit of work each; return the summary."""
     summary = Summary()
-    for payment_id in due_payment_ids(database, dt.timedelta(minutes=older_than_minutes)):
+    older_than = dt.timedelta(minutes=older_than_minutes)
+    with database.session() as session:
+        stranded = card_checkout.stranded_payment_ids(session, older_than)
+    for payment_id in stranded:
+        summary.checked += 1
+        try:
+            with database.unit_of_work() as unit:
+                kind = card_checkout.resume(unit.session, gateway, payment_id)
+                unit.commit()
+        except Exception as error:  # one payment's failure must not stop the sweep
+            log.exception("reconcile: resuming payment %s failed", payment_id)
+            summary.errors += 1
+            summary.problems.append(f"payment {payment_id}: {type(error).__name__}: {error}")
+            continue
+        _count_kind(summary, kind)
+    for payment_id in due_payment_ids(database, older_than):
         summary.checked += 1
         try:
             with database.unit_of_work() as unit:
@@ -77,6 +98,15 @@ def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: in
             continue
         _count(summary, payment_id, result)
     return summary
+
+
+def _count_kind(summary: Summary, kind: str) -> None:
+    if kind == card_checkout.SETTLED:
+        summary.settled += 1
+    elif kind == card_checkout.FAILED:
+        summary.failed += 1
+    else:
+        summary.unchanged += 1
 
 
 def _count(summary: Summary, payment_id: int, result: settlement.Settlement) -> None:

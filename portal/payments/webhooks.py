@@ -19,7 +19,10 @@ fetched from Stripe, so events arriving out of order (``processing`` after
 ``succeeded``) cannot move a payment backwards, and the same
 :func:`portal.payments.settlement.apply_payment_intent` runs as for the return
 page and the sweep. A payment is recognised only when the PaymentIntent's
-metadata names it *and* its ``gateway_ref`` is that PaymentIntent.
+metadata names it *and* its ``gateway_ref`` is that PaymentIntent — or, for a
+checkout payment that never learnt its PaymentIntent (Stripe's answer to the
+creation was lost), when it has none yet and the PaymentIntent is for the
+account's Stripe customer, amount and currency: it is then recorded as its own.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ from portal.gateways.stripe import (
     WebhookEvent,
     WebhookSignatureError,
 )
+from portal.ledger import store
 from portal.ledger.models import Payment, utcnow
 from portal.notifications import mail
 from portal.payments import settlement
-from portal.payments.models import StripeEvent
+from portal.payments.models import StripeCustomerLink, StripeEvent
 from portal.vendor.services import get_vendor
 
 log = logging.getLogger("portal.payments.webhooks")
@@ -169,11 +173,29 @@ def _payment_of(session: Session, intent: PaymentIntent) -> Payment | None:
     """The portal payment the PaymentIntent's metadata names, if it is that payment's."""
     payment_id = intent.payment_id or ""
     payment = session.get(Payment, int(payment_id)) if payment_id.isdigit() else None
+    if payment is not None and payment.gateway_ref is None and _adoptable(session, payment,
+                                                                          intent):
+        # The checkout never heard Stripe's answer (card_checkout: stranded); Stripe's
+        # own record — fetched here, with the secret key — names this payment.
+        payment = store.lock_payment(session, payment.id)
+        if payment.gateway_ref is None:
+            payment.gateway_ref = intent.id
+            session.flush()
     if payment is None or payment.gateway_ref != intent.id:
         log.warning("PaymentIntent %s names portal payment %r, which is not its payment",
                     intent.id, intent.payment_id)
         return None
     return payment
+
+
+def _adoptable(session: Session, payment: Payment, intent: PaymentIntent) -> bool:
+    """True when a payment without a PaymentIntent may take this one: a card payment of the
+    account whose Stripe customer the PaymentIntent is for, in its amount and currency."""
+    link = session.get(StripeCustomerLink, payment.customer_id)
+    return (payment.method == "card" and link is not None
+            and intent.customer_id == link.stripe_customer_id
+            and (intent.amount_minor, intent.currency) == (payment.amount_minor,
+                                                           payment.currency))
 
 
 def _dispute(data: dict[str, Any]) -> settlement.Dispute:

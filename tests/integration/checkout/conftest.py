@@ -40,7 +40,7 @@ def config(config: Config, stripe_config: Config, smtp_sink) -> Config:
 
 
 @pytest.fixture
-def cart(world):
+def cart(world):  # noqa: F811
     """Acme: K-1 $1,000 on 2/10 net 30 issued two days ago; K-2 $500 overdue; K-3 $250."""
     with world.session() as uow:
         s = uow.session
@@ -79,20 +79,20 @@ def pay(payer, form: dict):
     return payer.client.post("/pay/confirm", data=form)
 
 
-def invoice(world, number: str) -> tuple[int, int, str]:
-    with world.session() as uow:
+def invoice(book, number: str) -> tuple[int, int, str]:
+    with book.session() as uow:
         row = uow.session.scalars(select(Invoice).where(Invoice.number == number)).one()
         return row.balance_minor, row.reserved_minor, row.status
 
 
-def payments_of(world) -> list[Payment]:
-    with world.session() as uow:
+def payments_of(book) -> list[Payment]:
+    with book.session() as uow:
         rows = list(uow.session.scalars(select(Payment).order_by(Payment.id)))
         uow.session.expunge_all()
         return rows
 
 
-def ledger_ok(world) -> None:
-    with world.session() as uow:
+def ledger_ok(book) -> None:
+    with book.session() as uow:
         result = run_checks(uow.session)
     assert result.ok, result.violation
