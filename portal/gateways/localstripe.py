@@ -23,9 +23,12 @@ one that runs (see :mod:`portal.gateways.stripe` for what the adapter avoids):
   successes and card errors (402), not validation errors.
   https://docs.stripe.com/api/idempotent_requests
 - **Declines** come back from localstripe as 402 ``invalid_request_error`` with no
-  ``decline_code`` and no ``payment_intent``. Here they are ``card_error`` with a
-  ``decline_code`` and the PaymentIntent, and ``last_payment_error`` carries the
-  decline code too. https://docs.stripe.com/api/errors
+  ``decline_code`` and no ``payment_intent``, and Stripe's declining test cards
+  (``4000000000000002``, ``...9995``, ``...0069``...) are declined only when saved,
+  not when charged. Here they are ``card_error`` with a ``decline_code`` and the
+  PaymentIntent, every charge on a declining test card is declined, and
+  ``last_payment_error`` carries the decline code too.
+  https://docs.stripe.com/api/errors
 - **amount_received** is missing from PaymentIntents; added.
 - **setup_future_usage** is rejected; accepted here, and on success the card is
   attached to the PaymentIntent's customer. A SetupIntent with a customer attaches
@@ -77,6 +80,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Test cards whose charges are declined, and how Stripe declines them
 # (https://docs.stripe.com/testing#declined-payments); any other: generic_decline.
 DECLINES = {
+    "4000000000000002": ("generic_decline", "Your card was declined."),
+    "4000000000009995": ("insufficient_funds", "Your card has insufficient funds."),
+    "4000000000009987": ("lost_card", "Your card was declined."),
+    "4000000000009979": ("stolen_card", "Your card was declined."),
+    "4000000000000069": ("expired_card", "Your card has expired."),
+    "4000000000000127": ("incorrect_cvc", "Your card's security code is incorrect."),
+    "4000000000000119": ("processing_error", "An error occurred while processing your "
+                                             "card. Try again in a little bit."),
     "4000008260003178": ("insufficient_funds", "Your card has insufficient funds."),
 }
 
@@ -442,8 +453,18 @@ def _extend_declines() -> None:
             error.update(type="card_error", decline_code=code, message=message)
         return error
 
+    # localstripe declines these cards only when they are attached (saved); Stripe
+    # declines every charge on them too (https://docs.stripe.com/testing#declined-payments).
+    method_class = resources.PaymentMethod
+    original_charging = method_class._charging_is_declined
+
+    def _charging_is_declined(self) -> bool:
+        return original_charging(self) or (
+            self.type == "card" and getattr(self, "_card_number", "") in DECLINES)
+
     charge_class._raise_failure = _raise_failure
     intent_class.last_payment_error = property(last_payment_error)
+    method_class._charging_is_declined = _charging_is_declined
 
 
 def _decline(charge: resources.Charge) -> tuple[str, str]:

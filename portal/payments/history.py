@@ -56,6 +56,8 @@ FAILURE_WORDS = {
     "card_declined": _l("The card was declined by the bank that issued it."),
     "generic_decline": _l("The card was declined by the bank that issued it."),
     "insufficient_funds": _l("There was not enough money on the card or in the account."),
+    "lost_card": _l("The card was declined by the bank that issued it."),
+    "stolen_card": _l("The card was declined by the bank that issued it."),
     "expired_card": _l("The card has expired."),
     "incorrect_cvc": _l("The card's security code was not correct."),
     "incorrect_number": _l("The card number was not correct."),

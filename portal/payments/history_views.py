@@ -92,7 +92,11 @@ def detail(payment_id: int):
         "payments/detail.html", payment=payment, row=history.listed(session, payment),
         zone=vendor.zone,
         failure=history.failure_words(payment.failure_code, payment.failure_message),
-        has_receipt=receipts.has_receipt(payment))
+        has_receipt=receipts.has_receipt(payment),
+        # A failed payment's invoices still open, for "Pay these invoices again".
+        retry_numbers=[r.invoice.number for r in payment.reservations
+                       if r.invoice.status == "open"] if payment.status in (
+                           "failed", "canceled") else [])
 
 
 @bp.get("/payments/<int:payment_id>/receipt.pdf")

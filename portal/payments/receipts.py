@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from portal import tasks
 from portal.accounts.models import User
-from portal.core.request_db import database
+from portal.core.request_db import close_request_uow, database
 from portal.documents import render
 from portal.documents.content import BillTo, Letterhead
 from portal.documents.queries import bill_to
@@ -225,6 +225,9 @@ def _after_commit(session: Session) -> None:
         # and the e-mail's templates read the vendor through it. Once the view returns.
         @after_this_request
         def _send(response):
+            # The view is done: end its transaction first, or on SQLite its write
+            # lock would keep the receipt's own session waiting.
+            close_request_uow()
             _enqueue(pending)
             return response
     else:

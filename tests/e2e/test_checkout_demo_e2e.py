@@ -1,0 +1,290 @@
+"""The checkout's acceptance test, in Chromium against the real ``portal demo``.
+
+A clerk of the demo's large customer selects three open invoices (one inside its
+early-pay discount window), short-pays one of the others with a reason, pays by
+card in the local Stripe stand-in, sees the success page and the payment in
+/payments, downloads the receipt PDF and checks its lines; the receipt e-mail
+arrives over SMTP with the PDF attached.
+
+``portal demo`` runs as a subprocess, as a person would start it: its own
+SQLite database, e-mail to the test's SMTP sink, no Stripe keys (so it starts
+localstripe itself). The invoices are found on the invoice list, not named:
+the demo's data is dated relative to today.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests import pdf
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_accounts_e2e import sign_in
+
+pytestmark = pytest.mark.e2e
+
+CLERK = "ap.clerk@greatlakes-fab.example"  # a payer of C-10042, the demo's large customer
+START_TIMEOUT = 90  # seconds: the demo loads a year of history before it serves
+SHORT_BY = 25_00  # what the clerk holds back on the short-paid invoice
+REASON = "Goods damaged or defective"
+NOTE = "Two cartons of gloves arrived crushed"
+CARD = {"Card number": "4242424242424242", "Expiry month (MM)": "12",
+        "Expiry year (YY)": "34", "Security code": "123", "Postal code": "12345"}
+
+
+@dataclasses.dataclass
+class Demo:
+    url: str
+    sign_ins: dict[str, str]  # e-mail -> password, as printed
+    stripe_url: str  # the local Stripe it started, as printed
+    output: str
+
+    def payment_intents(self) -> list[dict]:
+        """Every PaymentIntent at the demo's local Stripe (it takes any test secret key)."""
+        request = urllib.request.Request(f"{self.stripe_url}/v1/payment_intents?limit=100",
+                                          headers={"Authorization": "Bearer sk_test_e2e"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)["data"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def portal_command() -> list[str]:
+    """The ``portal`` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("portal")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from portal.cli import main; main()"]
+
+
+@pytest.fixture
+def demo(tmp_path, smtp_sink):
+    """``portal demo --port N`` in a subprocess, serving; stopped after the test."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update(PYTHONUNBUFFERED="1",
+               PORTAL_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}",
+               PORTAL_INSTANCE_PATH=str(tmp_path / "instance"),
+               PORTAL_SECRET_KEY="demo-e2e-secret",
+               PORTAL_SMTP_URL=smtp_sink.url)
+    out, err = tmp_path / "demo.out", tmp_path / "demo.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen([*portal_command(), "demo", "--port", str(port)],
+                                   cwd=tmp_path, env=env, stdout=stdout, stderr=stderr,
+                                   stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def failed(why: str):
+        pytest.fail(f"portal demo {why}.\nstdout:\n{out.read_text()}\n"
+                    f"stderr (last lines):\n{err.read_text()[-3000:]}", pytrace=False)
+
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while "serving on" not in out.read_text():
+            if process.poll() is not None:
+                failed(f"exited with {process.returncode} before serving")
+            if time.monotonic() > deadline:
+                failed(f"did not serve within {START_TIMEOUT} s")
+            time.sleep(0.2)
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/login", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    failed("printed 'serving on' but did not answer")
+                time.sleep(0.2)
+        output = out.read_text()
+        sign_ins = dict(line.split()[2:4] for line in output.splitlines()
+                        if line.startswith("sign in: "))
+        assert "ledger check OK" in output
+        stripe = re.search(r"^stripe: local stand-in \(localstripe\) at (http://127\.0\.0\.1:\d+)",
+                           output, re.M)
+        assert stripe, output
+        yield Demo(url=url, sign_ins=sign_ins, stripe_url=stripe[1], output=output)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def cents(text: str) -> int:
+    """``$1,234.56`` (or ``Pay $1,234.56``) as minor units."""
+    match = re.search(r"\$([\d,]+\.\d\d)", text)
+    assert match, f"no dollar amount in {text!r}"
+    return int(Decimal(match[1].replace(",", "")) * 100)
+
+
+def money(minor: int) -> str:
+    return f"${Decimal(minor).scaleb(-2):,.2f}"
+
+
+def amount_input(minor: int) -> str:
+    return f"{Decimal(minor).scaleb(-2):.2f}"
+
+
+def line_with(text: str, number: str) -> str:
+    """The one line of the receipt's text that names invoice ``number``."""
+    lines = [line for line in text.splitlines() if number in line]
+    assert len(lines) == 1, f"{number} on {len(lines)} lines of the receipt:\n{text}"
+    return lines[0]
+
+
+def choose_invoices(page) -> tuple[str, list[str]]:
+    """One open invoice with a discount offered and two without, each fully open."""
+    rows = page.locator("tr[data-number]").evaluate_all("""rows => rows.map(r => ({
+        number: r.dataset.number,
+        payable: !!r.querySelector('input.select-invoice'),
+        minor: Number((r.querySelector('input.select-invoice') || {dataset: {}}).dataset.minor),
+        status: r.querySelector('.c-status').innerText}))""")
+    plain = [r for r in rows if r["payable"] and "Partly paid" not in r["status"]
+             and "processing" not in r["status"]]
+    discounted = [r["number"] for r in plain if "Discount until" in r["status"]]
+    others = [r["number"] for r in plain
+              if "Discount until" not in r["status"] and r["minor"] > 2 * SHORT_BY]
+    assert discounted, f"no open invoice with a discount on the page: {rows}"
+    assert len(others) >= 2, f"fewer than two other open invoices on the page: {rows}"
+    return discounted[0], others[:2]
+
+
+def test_clerk_pays_three_demo_invoices_by_card(demo, page_factory, smtp_sink):
+    base = demo.url
+    assert CLERK in demo.sign_ins, demo.output
+    page = page_factory(width=1280, height=900)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+
+    sign_in(page, base, CLERK, demo.sign_ins[CLERK])
+    page.wait_for_url(f"{base}/invoices")
+
+    # The open invoices, newest first: the recent ones are inside their discount window.
+    page.get_by_role("link", name="Open", exact=True).click()
+    page.get_by_label("Sort by").select_option("issued_desc")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_url(lambda url: "sort=issued_desc" in url)
+    discounted, (short, full) = choose_invoices(page)
+    for number in (discounted, short, full):
+        page.get_by_label(f"Select invoice {number},").check()
+    assert page.locator("#selection-status").inner_text().startswith("Selected: 3 · Total ")
+    page.get_by_role("button", name="Pay selected").click()
+    page.wait_for_url(lambda url: url.startswith(f"{base}/pay?"))
+
+    # The checkout: one row per invoice, the discount offered on one.
+    rows = {n: page.locator(f'tr[data-number="{n}"]') for n in (discounted, short, full)}
+    assert page.locator("tr[data-number]").count() == 3
+    open_minor = {n: cents(row.locator("td").nth(1).inner_text()) for n, row in rows.items()}
+    offer = rows[discounted].locator("td").nth(2).inner_text()
+    match = re.search(r"Save (\$[\d,.]+)\s+if (\$[\d,.]+) is paid by (.+)", offer)
+    assert match, offer
+    save, with_discount = cents(match[1]), cents(match[2])
+    assert with_discount == open_minor[discounted] - save and save > 0
+    for n in (short, full):
+        assert rows[n].locator("td").nth(2).inner_text().strip() == "—"
+    amount = {n: page.get_by_label(f"Amount to pay on invoice {n}", exact=True)
+              for n in rows}
+    assert cents("$" + amount[discounted].input_value()) == with_discount
+    assert cents("$" + amount[full].input_value()) == open_minor[full]
+
+    # Short-pay one: a lower amount asks why; the reason and a note are kept.
+    short_minor = open_minor[short] - SHORT_BY
+    amount[short].fill(amount_input(short_minor))
+    page.get_by_role("button", name="Update totals").click()
+    reason = page.get_by_label(f"Why less than {money(open_minor[short])}?")
+    reason.select_option(label=REASON)
+    page.get_by_label("Note for the vendor").fill(NOTE)
+    page.get_by_role("button", name="Update totals").click()
+    page.wait_for_load_state()
+    assert page.locator("#checkout-errors").count() == 0, page.locator("#checkout-errors")\
+        .inner_text()
+    assert page.get_by_label(f"Why less than {money(open_minor[short])}?")\
+        .locator("option:checked").inner_text() == REASON
+    assert page.get_by_label("Note for the vendor").input_value() == NOTE
+
+    total = with_discount + short_minor + open_minor[full]
+    totals = page.locator("#checkout-totals")
+    assert f"you save {money(save)}" in totals.inner_text()
+    assert cents(totals.locator("[data-charge]").inner_text()) == total
+    pay = page.get_by_role("button", name=f"Pay {money(total)}")
+    assert pay.is_visible()
+
+    # The card, in the local Stripe's stand-in for the card Element.
+    for label, value in CARD.items():
+        page.get_by_label(label, exact=True).fill(value)
+    shots = [screenshot(page, "checkout-demo-pay-1280")]
+    pay.click()
+    page.wait_for_url(re.compile(rf"{re.escape(base)}/payments/\d+$"), timeout=30_000)
+    payment_id = page.url.rsplit("/", 1)[1]
+    success = page.get_by_text("Thank you. Your payment of")
+    assert success.inner_text().strip() == (f"Thank you. Your payment of {money(total)} is "
+                                            "complete; a receipt is on its way by e-mail.")
+    assert cents(page.locator("[data-amount]").inner_text()) == total
+    assert page.locator("[data-method]").inner_text().strip() == "Visa ending in 4242"
+    shots.append(screenshot(page, "checkout-demo-success-1280"))
+    # What the card was charged, at the (local) Stripe: the total the checkout showed.
+    [intent] = demo.payment_intents()
+    assert (intent["status"], intent["amount"], intent["currency"]) == ("succeeded", total, "usd")
+    assert intent["amount_received"] == total
+
+    # The payment history lists it.
+    page.get_by_role("link", name="Payments", exact=True).click()
+    page.wait_for_url(f"{base}/payments")
+    row = page.locator(f'tr[data-payment="{payment_id}"]')
+    assert cents(row.locator(".p-amount").inner_text()) == total
+    assert row.locator(".p-method").inner_text().strip() == "Visa ending in 4242"
+    assert set(row.locator(".p-invoices a").all_inner_texts()) == {discounted, short, full}
+    assert f"Discount taken: {money(save)}" in row.locator(".p-invoices").inner_text()
+
+    # The receipt PDF: every invoice with its amount, the discount, the reason, the total.
+    row.get_by_role("link", name=f"Payment {payment_id}").click()
+    page.wait_for_url(f"{base}/payments/{payment_id}")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download receipt").click()
+    receipt = Path(download.value.path()).read_bytes()
+    text = pdf.text(receipt)
+    assert money(with_discount) in line_with(text, discounted)
+    assert money(save) in line_with(text, discounted)
+    assert money(short_minor) in line_with(text, short)
+    assert REASON in line_with(text, short)
+    assert money(open_minor[full]) in line_with(text, full)
+    assert re.search(rf"Total received \(USD\)\s+{re.escape(money(total))}", text), text
+    assert "Visa ending in 4242" in text
+
+    # The receipt e-mail, over SMTP, with the same PDF's figures.
+    deadline = time.monotonic() + 15
+    while not smtp_sink.to(CLERK) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [message] = smtp_sink.to(CLERK)
+    assert message["Subject"] == f"Receipt for your payment of {money(total)}"
+    body = smtp_sink.text(message)
+    assert f"Total received: {money(total)}" in body
+    assert f"{discounted}: {money(with_discount)} · discount {money(save)}" in body
+    assert f"{short}: {money(short_minor)} · short-pay reason: {REASON} ({NOTE})" in body
+    [attachment] = [part for part in message.iter_attachments()
+                    if part.get_content_type() == "application/pdf"]
+    attached = pdf.text(attachment.get_content())
+    assert re.search(rf"Total received \(USD\)\s+{re.escape(money(total))}", attached)
+
+    assert not [line for line in console if "error" in line.lower()], console
+    print("screenshots:", *shots)
