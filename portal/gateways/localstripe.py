@@ -38,7 +38,8 @@ one that runs (see :mod:`portal.gateways.stripe` for what the adapter avoids):
 - **Stripe.js**: the stand-in's ``createPaymentMethod`` does nothing and
   ``POST /v1/payment_methods`` refuses publishable keys. Both work here, as with
   real Stripe.js, and ``Stripe`` may also be called with ``new``. The card
-  Element's inputs get accessible labels, as Stripe's own Elements have.
+  Element's inputs get accessible labels and the 3-D Secure prompt is a dialog
+  with full-size buttons, as Stripe's own are.
 
 Still missing (not needed yet, or to be extended when a feature needs it):
 ``automatic_payment_methods``, ``return_url``, ``description``, ``receipt_email``,
@@ -121,6 +122,33 @@ STRIPE_JS_EXTENSION = """
       }
     };
     return stripe;
+  };
+  // The stand-in's 3-D Secure prompt, as an accessible dialog (Stripe's own is one).
+  openModal = function (text, confirmText, cancelText) {
+    return new Promise(resolve => {
+      const box = document.createElement('div');
+      const p = document.createElement('p');
+      box.setAttribute('role', 'dialog');
+      box.setAttribute('aria-modal', 'true');
+      box.setAttribute('aria-label', '3D Secure');
+      p.innerText = text;
+      box.appendChild(p);
+      Object.assign(box.style, {position: 'fixed', width: '320px', top: '30%', left: '50%',
+                                margin: '0 0 0 -160px', padding: '16px 20px', zIndex: '1000',
+                                border: '3px solid #767676', background: '#fff',
+                                textAlign: 'center', color: '#111'});
+      [[confirmText, true], [cancelText, false]].forEach(([label, answer]) => {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.innerText = label;
+        Object.assign(button.style, {display: 'block', width: '100%', minHeight: '44px',
+                                     marginTop: '8px', font: 'inherit'});
+        button.addEventListener('click', () => { box.remove(); resolve(answer); });
+        box.appendChild(button);
+      });
+      document.body.appendChild(box);
+      box.querySelector('button').focus();
+    });
   };
   // Real Stripe Elements label their fields; the stand-in's plain inputs get labels too.
   const labels = {number: 'Card number', exp_month: 'Expiry month (MM)',
