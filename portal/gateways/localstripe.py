@@ -100,6 +100,9 @@ STRIPE_JS_EXTENSION = """
     const stripe = makeStripe(apiKey, options);
     stripe.createPaymentMethod = async function (data) {
       const element = data.card && data.card.value ? data.card : null;
+      // Stripe's Elements take the number as people write it, with spaces.
+      const card = Object.assign({}, element ? element.value.card : data.card);
+      if (card.number) { card.number = String(card.number).replace(/[\s-]/g, ''); }
       const billing = Object.assign({}, data.billing_details || {});
       if (element && element.value.postal_code) {
         billing.address = Object.assign({postal_code: element.value.postal_code},
@@ -109,7 +112,7 @@ STRIPE_JS_EXTENSION = """
         const response = await fetch(`${LOCALSTRIPE_BASE_API}/v1/payment_methods`, {
           method: 'POST',
           body: JSON.stringify({key: apiKey, type: data.type || 'card',
-                                card: element ? element.value.card : data.card,
+                                card: card,
                                 billing_details: billing}),
         });
         const body = await response.json().catch(() => ({}));
