@@ -102,7 +102,7 @@ STRIPE_JS_EXTENSION = """
       const element = data.card && data.card.value ? data.card : null;
       // Stripe's Elements take the number as people write it, with spaces.
       const card = Object.assign({}, element ? element.value.card : data.card);
-      if (card.number) { card.number = String(card.number).replace(/[\s-]/g, ''); }
+      if (card.number) { card.number = String(card.number).replace(/[\\s-]/g, ''); }
       const billing = Object.assign({}, data.billing_details || {});
       if (element && element.value.postal_code) {
         billing.address = Object.assign({postal_code: element.value.postal_code},

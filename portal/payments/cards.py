@@ -5,7 +5,8 @@ Every card payment and saved card of an account hangs on one Stripe customer.
 time (``portal_stripe_customers``), asks Stripe to create it otherwise — with an
 idempotency key from the account's id, so a crash between Stripe's answer and the
 portal's commit does not leave a second customer behind — and replaces a stored
-id Stripe no longer knows (a customer deleted in the Dashboard).
+id Stripe no longer knows (a customer deleted in the Dashboard). The account's
+row is locked first, so two first card payments at once create one link.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from portal.gateways.stripe import StripeGateway
+from portal.ledger import store
 from portal.ledger.models import Customer
 from portal.payments.models import StripeCustomerLink
 
 
 def stripe_customer_id(session: Session, gateway: StripeGateway, customer: Customer) -> str:
     """Return the Stripe customer id of ``customer``, creating and storing it once."""
-    link = session.get(StripeCustomerLink, customer.id, with_for_update=True)
+    # Lock the account first: on its first card use there is no link row to lock, and
+    # two first payments at once would both create one.
+    store.lock_customer(session, customer.id)
+    link = session.get(StripeCustomerLink, customer.id, with_for_update=True,
+                       populate_existing=True)
     found = gateway.ensure_customer(customer.id, name=customer.name,
                                     known_id=link.stripe_customer_id if link else None)
     if link is None:
