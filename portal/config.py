@@ -70,6 +70,9 @@ class Config:
     # Card payments still unsettled this many minutes after they started are checked with
     # Stripe by `portal payments reconcile` (and the payments.reconcile task).
     reconcile_after_minutes: int = 15
+    # A card payment still waiting for the payer's 3-D Secure step this many minutes after it
+    # started is canceled by the sweep, and its amounts released for others to pay.
+    card_action_timeout_minutes: int = 60
     # A fixed "now" (ISO 8601, e.g. 2026-11-20T15:00:00Z) for demos and tests; empty: real time.
     clock: str = ""
     testing: bool = False

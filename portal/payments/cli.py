@@ -29,7 +29,8 @@ def reconcile_command(older_than: int | None) -> None:
     except NotConfigured as error:
         raise click.ClickException(f"{error}: nothing to reconcile against") from None
     minutes = config.reconcile_after_minutes if older_than is None else older_than
-    summary = reconcile(current_app.extensions["portal.db"], gateway, minutes)
+    summary = reconcile(current_app.extensions["portal.db"], gateway, minutes,
+                        config.card_action_timeout_minutes)
     for problem in summary.problems:
         click.echo(f"error: {problem}", err=True)
     click.echo(f"payments reconcile: {summary.line()}")

@@ -15,6 +15,11 @@ idempotency key (:func:`portal.payments.card_checkout.resume`), so Stripe return
 what it did the first time, and records it; past Stripe's idempotency window the
 payment is failed (``abandoned``) and its amounts released.
 
+A payment still waiting for the payer's 3-D Secure step longer than
+``PORTAL_CARD_ACTION_TIMEOUT_MINUTES`` (the payer closed the page) is canceled at
+Stripe, which releases its amounts as any cancellation does: Stripe itself never
+cancels it, and the invoices would otherwise stay held.
+
 Run by ``portal payments reconcile`` and by the task ``payments.reconcile``
 (Celery beat in production). Ages are measured in real time, like
 ``ar_payments.created_at``, not on the demo clock.
@@ -67,10 +72,12 @@ def due_payment_ids(database: Database, older_than: dt.timedelta,
         return list(session.scalars(query))
 
 
-def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: int) -> Summary:
+def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: int,
+              action_timeout_minutes: int = 60) -> Summary:
     """Sync every due payment with Stripe, one unit of work each; return the summary."""
     summary = Summary()
     older_than = dt.timedelta(minutes=older_than_minutes)
+    action_timeout = dt.timedelta(minutes=action_timeout_minutes)
     with database.session() as session:
         stranded = card_checkout.stranded_payment_ids(session, older_than)
     for payment_id in stranded:
@@ -90,6 +97,10 @@ def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: in
         try:
             with database.unit_of_work() as unit:
                 result = settlement.sync_payment_outcome(unit.session, payment_id, gateway)
+                if _waited_too_long(result.payment, action_timeout):
+                    intent = gateway.cancel_payment_intent(result.payment.gateway_ref)
+                    result = settlement.apply_payment_intent(unit.session, result.payment,
+                                                             intent)
                 unit.commit()
         except Exception as error:  # one payment's failure must not stop the sweep
             log.exception("reconcile: payment %s failed", payment_id)
@@ -98,6 +109,12 @@ def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: in
             continue
         _count(summary, payment_id, result)
     return summary
+
+
+def _waited_too_long(payment: Payment, timeout: dt.timedelta) -> bool:
+    """True for a payment still waiting for the payer's 3-D Secure step after ``timeout``."""
+    return (payment.status == "requires_action"
+            and utcnow() - payment.created_at > timeout)
 
 
 def _count_kind(summary: Summary, kind: str) -> None:
@@ -128,7 +145,7 @@ def reconcile_task(older_than_minutes: int | None = None) -> None:
     minutes = config.reconcile_after_minutes if older_than_minutes is None \
         else older_than_minutes
     summary = reconcile(current_app.extensions["portal.db"], StripeGateway.from_config(config),
-                        minutes)
+                        minutes, config.card_action_timeout_minutes)
     if summary.errors:
         log.error("payments reconcile: %s; %s", summary.line(), "; ".join(summary.problems))
     else:

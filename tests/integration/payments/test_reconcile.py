@@ -3,10 +3,13 @@ nothing. Payments are made through localstripe; no webhook is delivered to the a
 
 from __future__ import annotations
 
+import datetime as dt
+
 from portal import ledger, tasks
 from portal.ledger.models import Payment
 from tests.integration.payments.conftest import (
     DECLINED,
+    THREE_D_SECURE,
     assert_ledger_ok,
     charge,
     invoice_state,
@@ -92,4 +95,29 @@ def test_the_task_runs_the_same_sweep(card_app, card_db, gateway, stripe_js):
         tasks.run("payments.reconcile", older_than_minutes=0)
 
     assert settlements(card_db, paid) == 1 and status_of(card_db, paid) == "succeeded"
+    assert_ledger_ok(card_db)
+
+
+def test_a_payment_left_at_3d_secure_is_canceled_after_the_timeout(card_app, card_db, gateway,
+                                                                    stripe_js):
+    book = open_book(card_db, gateway, 60_00)
+    waiting = start_payment(card_db, book, [60_00])
+    intent = charge(card_db, gateway, stripe_js, book, waiting, 60_00, number=THREE_D_SECURE)
+    assert intent.status == "requires_action"
+
+    kept = reconcile(card_app, "--older-than", "0")  # within PORTAL_CARD_ACTION_TIMEOUT_MINUTES
+    assert kept.exit_code == 0 and status_of(card_db, waiting) == "requires_action"
+    assert invoice_state(card_db, book.invoice_ids[0]) == (60_00, 60_00, "open")
+
+    with card_db.unit_of_work() as unit:  # the payer closed the page 61 minutes ago
+        unit.session.get(Payment, waiting).created_at -= dt.timedelta(minutes=61)
+        unit.commit()
+    result = reconcile(card_app, "--older-than", "0")
+
+    assert result.exit_code == 0, result.output
+    assert "checked 1, settled 0, failed 1, unchanged 0, errors 0" in result.output
+    assert status_of(card_db, waiting) == "canceled"
+    assert gateway.retrieve_payment_intent(intent.id).status == "canceled"
+    assert invoice_state(card_db, book.invoice_ids[0]) == (60_00, 0, "open")  # free to pay
+    assert settlements(card_db, waiting) == 0
     assert_ledger_ok(card_db)
