@@ -11,7 +11,8 @@ Stripe and Stripe never charges for a payment the database does not hold:
 1. :func:`stripe_customer` — the account's Stripe customer (created once).
 2. :func:`begin` (one unit of work) — the quote again, on the server, from what
    was typed. A payment already started with this ``checkout_key`` is returned
-   as it is (a double click, a resubmitted form). A refused quote, or a total that
+   as it is (a double click, a resubmitted form), and so is the credit a
+   credit-only checkout with this key applied. A refused quote, or a total that
    is not the one the payer saw, changes nothing. Otherwise credit is applied
    invoice by invoice (``credit_applied``, key ``checkout:{key}:credit:{id}``,
    with the discount when credit settles a discounted invoice), then the card
@@ -40,14 +41,21 @@ import logging
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import ledger
 from portal.gateways.stripe import CardDeclined, GatewayError, PaymentIntent, StripeGateway
 from portal.i18n import money
-from portal.ledger import store
-from portal.ledger.models import UNSETTLED_STATUSES, Customer, Payment, utcnow
+from portal.ledger import accounts, store
+from portal.ledger.models import (
+    UNSETTLED_STATUSES,
+    Customer,
+    JournalEntry,
+    JournalLine,
+    Payment,
+    utcnow,
+)
 from portal.payments import cards, settlement
 from portal.payments.checkout import Quote
 from portal.payments.history import failure_words
@@ -88,7 +96,7 @@ class Started:
     payment_id: int | None
     credit_minor: int
     charge_minor: int
-    existing: bool = False  # the checkout key's payment, started by an earlier submission
+    existing: bool = False  # the checkout key's payment or credit, from an earlier submission
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +134,9 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
             raise CheckoutRefused(_("This checkout has expired. Start again from your "
                                     "invoices."))
         return Started(payment.id, existing.credit_minor, payment.amount_minor, existing=True)
+    applied_before = _credit_applied_before(session, customer_id, quote, checkout_key)
+    if applied_before:  # a credit-only checkout submitted again: it has no payment to find
+        return Started(None, applied_before, 0, existing=True)
     if not quote.ok:
         raise CheckoutRefused(_("Nothing has been paid yet. Correct what is marked below."))
     if shown_charge_minor is None or shown_charge_minor != quote.charge_minor:
@@ -137,10 +148,16 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
     credit = _apply_credit(session, customer_id, quote, checkout_key)
     if quote.charge_minor == 0:
         return Started(None, credit, 0)
-    payment = ledger.start_payment(
-        session, customer_id=customer_id, currency=quote.currency, method="card",
-        amount_minor=quote.charge_minor, allocations=quote.allocations(),
-        created_by=payer_email, payer_name=payer_name, payer_email=payer_email)
+    try:
+        payment = ledger.start_payment(
+            session, customer_id=customer_id, currency=quote.currency, method="card",
+            amount_minor=quote.charge_minor, allocations=quote.allocations(),
+            created_by=payer_email, payer_name=payer_name, payer_email=payer_email)
+    except ledger.LedgerError as error:
+        # The quote read the invoices unlocked; start_payment locks and reads them
+        # again, and refuses when another clerk reserved or paid part meanwhile.
+        log.info("checkout %s refused by the ledger: %s", checkout_key, error)
+        raise CheckoutRefused(_taken_meanwhile(quote)) from error
     session.add(CardPayment(payment_id=payment.id, checkout_key=checkout_key,
                             payment_method_id=card.payment_method, save_card=card.save,
                             credit_minor=credit))
@@ -148,15 +165,51 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
     return Started(payment.id, credit, payment.amount_minor)
 
 
+def _credit_key(checkout_key: str, invoice_id: int) -> str:
+    return f"checkout:{checkout_key}:credit:{invoice_id}"
+
+
+def _taken_meanwhile(quote: Quote) -> str:
+    """Say, for the payer, which invoice has less open than the quote took from it."""
+    for line in quote.lines:
+        # start_payment locked and read again these very objects (populate_existing).
+        invoice = line.invoice
+        held = line.cash_minor + line.discount_minor
+        if line.cash_minor == 0 or held <= invoice.available_minor:
+            continue
+        if invoice.reserved_minor > 0:
+            return _("Another payment in progress now holds part of invoice %(number)s, so "
+                     "this payment was not started. Nothing has been paid: check the amounts "
+                     "and pay again.", number=invoice.number)
+        return _("Invoice %(number)s changed while you were paying. Nothing has been paid: "
+                 "check the amounts and pay again.", number=invoice.number)
+    return _("The invoices changed while you were paying. Nothing has been paid: check the "
+             "amounts and pay again.")
+
+
 def _apply_credit(session: Session, customer_id: int, quote: Quote, checkout_key: str) -> int:
     applied = 0
     for line, discount in quote.credit_applications():
         ledger.apply_credit(session, customer_id=customer_id, invoice_id=line.invoice.id,
                             amount_minor=line.credit_minor, discount_minor=discount,
-                            idempotency_key=f"checkout:{checkout_key}:credit:{line.invoice.id}",
+                            idempotency_key=_credit_key(checkout_key, line.invoice.id),
                             source="portal")
         applied += line.credit_minor
     return applied
+
+
+def _credit_applied_before(session: Session, customer_id: int, quote: Quote,
+                           checkout_key: str) -> int:
+    """Credit that an earlier submission of this checkout applied to the quote's invoices."""
+    keys = [_credit_key(checkout_key, line.invoice.id) for line in quote.lines]
+    if not keys:
+        return 0
+    return int(session.scalar(
+        select(func.coalesce(func.sum(JournalLine.amount_minor), 0))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.idempotency_key.in_(keys), JournalEntry.kind == "credit_applied",
+               JournalEntry.customer_id == customer_id,
+               JournalLine.account == accounts.CUSTOMER_CREDIT)))
 
 
 @dataclass(frozen=True, slots=True)

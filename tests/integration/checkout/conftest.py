@@ -51,14 +51,11 @@ from tests.integration.invoices.conftest import (  # noqa: F401  (fixtures used 
 )
 
 VISA = "4242424242424242"
-# Stripe declines every charge of 4000000000000002 (generic_decline). localstripe declines
-# that card only when it is attached to a customer, and charges it when a PaymentIntent
-# uses it directly, as the checkout does with a new card. 4000000000000341 ("attaching
-# succeeds, every charge is declined") gets the same generic decline from both.
-DECLINED = "4000000000000341"
-# Like Stripe's, localstripe's insufficient-funds card asks for 3-D Secure first and is
-# declined (insufficient_funds) once the payer has verified.
-INSUFFICIENT = "4000008260003178"
+# Declined when charged (portal.gateways.localstripe.DECLINES, as Stripe declines them).
+DECLINED = "4000000000000002"  # generic_decline
+INSUFFICIENT = "4000000000009995"  # insufficient_funds
+# Asks for 3-D Secure first, then is declined (insufficient_funds) once the payer verified.
+INSUFFICIENT_AFTER_3DS = "4000008260003178"
 THREE_D_SECURE = "4000002760003184"
 PAYER = "payer@acme.example"
 
@@ -99,9 +96,11 @@ def hidden(page: str, name: str) -> str:
 
 
 # What the page itself puts in the form: the invoices, the discount it showed for each,
-# the amounts filled in (or typed), and the payment's key and total.
+# the amounts, reasons and notes filled in (or typed), and the payment's key and total.
 _SHOWN_DISCOUNTS = re.compile(r'name="(shown_discount-[^"]+)" value="(\d+)"')
-_AMOUNTS = re.compile(r'name="(amount-[^"]+)"[^>]*?value="([^"]*)"', re.S)
+_INPUTS = re.compile(r'name="((?:amount|note)-[^"]+)"[^>]*?value="([^"]*)"', re.S)
+_SELECTS = re.compile(r'name="(reason-[^"]+)">(.*?)</select>', re.S)
+_SELECTED = re.compile(r'value="([^"]*)" selected')
 
 
 def form_on(page: str, **fields) -> dict:
@@ -111,7 +110,10 @@ def form_on(page: str, **fields) -> dict:
             "shown_charge": hidden(page, "shown_charge"), "card": "new",
             "csrf_token": hidden(page, "csrf_token"), "action": "pay",
             **dict(_SHOWN_DISCOUNTS.findall(page)),
-            **{name: html.unescape(value) for name, value in _AMOUNTS.findall(page)}}
+            **{name: html.unescape(value) for name, value in _INPUTS.findall(page)}}
+    for name, options in _SELECTS.findall(page):
+        chosen = _SELECTED.search(options)
+        form[name] = chosen.group(1) if chosen else ""
     form.update(fields)
     return form
 
@@ -168,13 +170,6 @@ def ledger_ok(book) -> None:
     with book.session() as uow:
         result = run_checks(uow.session)
     assert result.ok, result.violation
-
-
-def payment(book, payment_id: int) -> Payment:
-    with book.session() as uow:
-        row = uow.session.get(Payment, payment_id)
-        uow.session.expunge(row)
-        return row
 
 
 def card_payment(book, payment_id: int) -> CardPayment:
@@ -245,12 +240,12 @@ def book_state(book) -> dict:
 
 
 @contextmanager
-def nothing_written(book, stripe: StripeDashboard) -> Iterator[None]:
+def nothing_written(book, dashboard: StripeDashboard) -> Iterator[None]:
     """Assert that what runs inside changes nothing in the ledger and charges nothing."""
-    before, intents = book_state(book), len(stripe.payment_intents())
+    before, intents = book_state(book), len(dashboard.payment_intents())
     yield
     assert book_state(book) == before
-    assert len(stripe.payment_intents()) == intents, "a PaymentIntent was created"
+    assert len(dashboard.payment_intents()) == intents, "a PaymentIntent was created"
 
 
 def receipts(smtp_sink, address: str = PAYER) -> list[str]:
@@ -303,7 +298,7 @@ def verify_with_bank(stripe_js, client_secret: str, success: bool = True) -> Non
 # Stripe that does not answer -----------------------------------------------------------------
 
 # What a StripeRelay loses: the PaymentIntent's creation after Stripe acted on it (its
-# answer), before (the request), or every request.
+# answer) or before (the request); or every request, as if Stripe were down.
 LOSE_ANSWER, LOSE_REQUEST, LOSE_ALL = "answer", "request", "all"
 
 
@@ -322,6 +317,13 @@ class StripeRelay(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    def lost(self, method: str, path: str) -> str | None:
+        """What is lost of this request: LOSE_REQUEST, LOSE_ANSWER, or None."""
+        if self.lose == LOSE_ALL:
+            return LOSE_REQUEST
+        creates_intent = method == "POST" and path.split("?")[0] == "/v1/payment_intents"
+        return self.lose if creates_intent else None
+
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
@@ -333,17 +335,12 @@ class _RelayHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        creates_intent = (self.command == "POST"
-                          and self.path.split("?")[0] == "/v1/payment_intents")
-        lose = self.server.lose == LOSE_ALL or (creates_intent and self.server.lose in (
-            LOSE_ANSWER, LOSE_REQUEST))
-        if lose and self.server.lose != LOSE_ANSWER:
-            self.close_connection = True
+        lost = self.server.lost(self.command, self.path)
+        answer = self._forward(body) if lost != LOSE_REQUEST else None
+        if answer is None or lost == LOSE_ANSWER:
+            self.close_connection = True  # no answer at all
             return
-        status, content_type, payload = self._forward(body)
-        if lose:  # Stripe acted on it; the portal never hears
-            self.close_connection = True
-            return
+        status, content_type, payload = answer
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -371,8 +368,8 @@ class _RelayHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def relayed(app, localstripe) -> Iterator:
-    """Sign in to a second portal on this test's database and clock, whose requests to
-    Stripe pass a :class:`StripeRelay` that loses what ``lose`` says; returns a Browser."""
+    """``relayed(lose)``: a Browser signed in to a second portal on this test's database
+    and clock, whose requests to Stripe pass a :class:`StripeRelay` losing ``lose``."""
     opened: list[tuple[StripeRelay, object]] = []
 
     def sign_in(lose: str, email: str = PAYER) -> Browser:
