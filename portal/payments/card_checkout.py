@@ -13,11 +13,14 @@ Stripe and Stripe never charges for a payment the database does not hold:
    was typed. A payment already started with this ``checkout_key`` is returned
    as it is (a double click, a resubmitted form), and so is the credit a
    credit-only checkout with this key applied. A refused quote, or a total that
-   is not the one the payer saw, changes nothing. Otherwise credit is applied
-   invoice by invoice (``credit_applied``, key ``checkout:{key}:credit:{id}``,
-   with the discount when credit settles a discounted invoice), then the card
-   payment is started (``start_payment``: the invoices' amounts are reserved)
-   and what is needed to charge it is stored (:class:`CardPayment`). Commit.
+   is not the one the payer saw, changes nothing. When credit alone pays
+   everything it is applied now, invoice by invoice (``credit_applied``, key
+   ``checkout:{key}:credit:{id}``, with the discount where credit settles a
+   discounted invoice), and that is all. Otherwise the card payment is started
+   (``start_payment``: the invoices' amounts are reserved), the credit to use
+   beside it is promised (:mod:`portal.payments.credit_plan`: applied when the
+   card payment settles, so a declined card leaves it unspent) and what is
+   needed to charge the card is stored (:class:`CardPayment`). Commit.
 3. :func:`charge` — the PaymentIntent, created and confirmed with the card, with
    the idempotency key ``portal-payment-{id}``; no transaction is open.
 4. :func:`record` (one unit of work) — the PaymentIntent's id is stored on the
@@ -56,7 +59,7 @@ from portal.ledger.models import (
     Payment,
     utcnow,
 )
-from portal.payments import cards, settlement
+from portal.payments import cards, credit_plan, settlement
 from portal.payments.checkout import Quote
 from portal.payments.history import failure_words
 from portal.payments.models import CardPayment
@@ -145,9 +148,15 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
             "pay again.", amount=money(quote.charge_minor, quote.currency)))
     if quote.charge_minor > 0 and card is None:
         raise CheckoutRefused(_("Choose a saved card or enter a card to pay with."))
-    credit = _apply_credit(session, customer_id, quote, checkout_key)
-    if quote.charge_minor == 0:
-        return Started(None, credit, 0)
+    if quote.credit_minor:
+        # One checkout at a time promises the account's credit (credit_plan).
+        store.lock_customer(session, customer_id)
+        if quote.credit_minor > credit_plan.available(session, customer_id, quote.currency):
+            raise CheckoutRefused(_(
+                "Your account's credit changed while you were paying. Nothing has been "
+                "paid: check the amounts and pay again."))
+    if quote.charge_minor == 0:  # credit alone pays it all: applied now
+        return Started(None, _apply_credit(session, customer_id, quote, checkout_key), 0)
     try:
         payment = ledger.start_payment(
             session, customer_id=customer_id, currency=quote.currency, method="card",
@@ -158,6 +167,8 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
         # again, and refuses when another clerk reserved or paid part meanwhile.
         log.info("checkout %s refused by the ledger: %s", checkout_key, error)
         raise CheckoutRefused(_taken_meanwhile(quote)) from error
+    # Credit beside the card is applied when the card payment settles, not before.
+    credit = credit_plan.promise(session, payment.id, quote)
     session.add(CardPayment(payment_id=payment.id, checkout_key=checkout_key,
                             payment_method_id=card.payment_method, save_card=card.save,
                             credit_minor=credit))

@@ -42,10 +42,10 @@ from sqlalchemy.orm import Session
 
 from portal.i18n import money, parse_amount
 from portal.invoices.services import DiscountOffer, discount_offer
-from portal.ledger import customer_credit
 from portal.ledger.models import Invoice
 from portal.ledger.payments import AllocationInput
 from portal.money import Money, MoneyError
+from portal.payments import credit_plan
 from portal.vendor.models import Vendor
 
 # The short-pay reason that needs the payer's own words.
@@ -203,8 +203,9 @@ def quote(session: Session, customer_id: int, vendor: Vendor, today: dt.date,
         line = _line(invoice, vendor, today, request_line, request, reasons, locale)
         result.lines.append(line)
     if result.currency:
-        result.credit_available_minor = max(
-            customer_credit(session, customer_id, result.currency), 0)
+        # Less what card payments still in progress have promised (credit_plan).
+        result.credit_available_minor = credit_plan.available(session, customer_id,
+                                                              result.currency)
     if request.use_credit and result.ok:
         _use_credit(result)
     return result

@@ -10,7 +10,9 @@ payment that is not money stays here, owned by :mod:`portal.payments`:
   every payment and saved card of the account uses the same one;
 - :class:`CardPayment` — per card payment: the card's brand and last four (for
   receipts and history), the PaymentIntent status last seen, and an amount Stripe
-  reported that disagrees with the payment's (never settled; shown to staff).
+  reported that disagrees with the payment's (never settled; shown to staff);
+- :class:`CheckoutCredit` — account credit a card checkout applies when its
+  payment settles, per invoice.
 
 Readers join ``portal_card_payments`` to ``ar_payments`` on ``payment_id``
 (docs/ledger.md, "Card details").
@@ -76,3 +78,19 @@ class StripeCustomerLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                     onupdate=utcnow)
+
+
+class CheckoutCredit(Base):
+    """Account credit a card checkout applies to one invoice when its payment settles.
+
+    Written with the payment (:mod:`portal.payments.credit_plan`); ``applied_minor``
+    is set by the settlement, and stays None for a payment that never settles.
+    """
+
+    __tablename__ = "portal_checkout_credits"
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("ar_payments.id"), primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("ar_invoices.id"), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(Amount)
+    discount_minor: Mapped[int] = mapped_column(Amount)  # taken with the credit (card pays 0)
+    applied_minor: Mapped[int | None] = mapped_column(Amount)

@@ -70,7 +70,7 @@ from portal.gateways.stripe import PaymentIntent, StripeGateway
 from portal.ledger import store
 from portal.ledger.models import UNSETTLED_STATUSES, Payment, utcnow
 from portal.money import Money
-from portal.payments import receipts
+from portal.payments import credit_plan, receipts
 from portal.payments.models import CardPayment
 
 log = logging.getLogger("portal.payments.settlement")
@@ -209,6 +209,9 @@ def _succeeded(session: Session, payment: Payment, intent: PaymentIntent) -> Set
     if (intent.amount_received_minor, intent.currency) != (payment.amount_minor,
                                                            payment.currency):
         return _amount_mismatch(session, payment, intent)
+    # Credit the checkout promised beside the card goes on first (credit_plan), so the
+    # card's own money settles what is left, discount included.
+    credit_plan.apply_promised(session, payment)
     posted = ledger.settle_payment(session, payment.id, gateway_ref=intent.id,
                                    source="stripe")
     if posted.created:

@@ -401,12 +401,6 @@ def test_credit_and_a_card_together_pay_two_invoices(cart, signed_in, stripe_js,
     ledger_ok(cart)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "portal/payments/card_checkout.py begin applies the credit (credit_applied entries) "
-    "before the card is charged, and nothing takes it back when the card is declined: the "
-    "credit stays spent on K-1, which is then partly paid and loses its early-payment "
-    "discount ($20 more to pay), while the page says nothing was paid. Undoing it needs a "
-    "ledger reversal of credit_applied (portal/ledger), or credit applied at settlement."))
 def test_a_declined_card_leaves_the_credit_it_was_paired_with_unspent(cart, signed_in,
                                                                       stripe_js):
     give_credit(cart, 300_00)
@@ -419,6 +413,27 @@ def test_a_declined_card_leaves_the_credit_it_was_paired_with_unspent(cart, sign
     assert_freed(cart, ["K-1"])
     page = response.get_data(as_text=True)
     assert hidden(page, "shown_charge") == "68000"  # $980 less $300 of credit, as before
+    ledger_ok(cart)
+
+
+def test_credit_promised_to_a_payment_in_progress_is_not_offered_twice(cart, signed_in,
+                                                                        stripe_js):
+    give_credit(cart, 300_00)
+    payer = signed_in()
+    waiting = pay_new_card(payer, stripe_js, ["K-2"], THREE_D_SECURE, use_credit="1")
+    held = only_payment(cart, "requires_action")
+    assert waiting.location == f"/payments/{held.id}/authenticate"
+    assert held.amount_minor == 200_00 and credit(cart) == 300_00  # promised, not applied
+
+    other = checkout_page(payer, ["K-3"], use_credit="1")
+    assert "Use my account's credit first" not in text(other)  # none left to promise
+    assert hidden(other, "shown_charge") == "25000"
+
+    verify_with_bank(stripe_js, client_secret_on(payer, held.id), success=False)
+    shown(payer, f"/payments/{held.id}/return")
+    assert credit(cart) == 300_00 and journal(cart, "credit_applied") == []
+    again = checkout_page(payer, ["K-3"], use_credit="1")
+    assert hidden(again, "shown_charge") == "0"  # the failed payment's promise is gone
     ledger_ok(cart)
 
 
