@@ -52,6 +52,9 @@ def victim(world, app):
         "token": issued.token,
         "filename": "x.pdf",
         "payment_id": payment_id,
+        # A saved card's id (this app has no Stripe: the refusal with a real saved card of
+        # Acme's is in tests/integration/checkout/test_cards_and_csp.py).
+        "payment_method": "pm_acme_secret_card",
     }
     secrets = ["Acme Corp", "C-ACME", "ACME-SECRET-0001", "9,876,543.21", "987654321",
                "payer@acme.example", "admin@acme.example", "secret.hire@acme.example",
