@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from portal import ledger
 from portal.ledger import store
-from portal.ledger.models import UNSETTLED_STATUSES, Payment
+from portal.ledger.models import UNSETTLED_STATUSES, Invoice, Payment
 from portal.payments.models import CheckoutCredit
 
 if TYPE_CHECKING:
@@ -81,6 +81,16 @@ def apply_promised(session: Session, payment: Payment) -> int:
         total += row.applied_minor
     session.flush()
     return total
+
+
+def applied_with(session: Session, payment_id: int) -> tuple[tuple[str, int], ...]:
+    """The credit applied with ``payment_id`` when it settled: (invoice number, amount)."""
+    rows = session.execute(
+        select(Invoice.number, CheckoutCredit.applied_minor)
+        .join(Invoice, Invoice.id == CheckoutCredit.invoice_id)
+        .where(CheckoutCredit.payment_id == payment_id, CheckoutCredit.applied_minor > 0)
+        .order_by(Invoice.number))
+    return tuple((number, int(amount)) for number, amount in rows)
 
 
 def _apply_one(session: Session, payment: Payment, row: CheckoutCredit) -> int:

@@ -24,7 +24,7 @@ from portal.core.request_db import database, uow
 from portal.documents import render
 from portal.documents.content import Letterhead
 from portal.ledger.models import Customer
-from portal.payments import history, history_export, receipts
+from portal.payments import credit_plan, history, history_export, receipts
 from portal.vendor.services import get_vendor, local_today
 
 bp = Blueprint("payments", __name__)
@@ -93,6 +93,7 @@ def detail(payment_id: int):
         zone=vendor.zone,
         failure=history.failure_words(payment.failure_code, payment.failure_message),
         has_receipt=receipts.has_receipt(payment),
+        credit_used=credit_plan.applied_with(session, payment.id),
         # A failed payment's invoices still open, for "Pay these invoices again".
         retry_numbers=[r.invoice.number for r in payment.reservations
                        if r.invoice.status == "open"] if payment.status in (

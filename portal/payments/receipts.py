@@ -38,7 +38,7 @@ from portal.documents.queries import bill_to
 from portal.i18n import LANGUAGES
 from portal.ledger.models import Customer, Payment
 from portal.notifications import mail
-from portal.payments import history
+from portal.payments import credit_plan, history
 from portal.vendor.models import Vendor
 from portal.vendor.services import get_vendor
 
@@ -82,6 +82,12 @@ class ReceiptContent:
     reversed_on: dt.date | None
     reversal_reason: str | None
     url: str  # the payment's page in the portal
+    # Account credit the checkout applied with this payment: (invoice number, amount).
+    credit_used: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def credit_used_minor(self) -> int:
+        return sum(amount for _number, amount in self.credit_used)
 
     @property
     def discount_minor(self) -> int:
@@ -131,7 +137,8 @@ def receipt_content(session: Session, payment: Payment, vendor: Vendor,
         credit_minor=row.credit_minor, reversed_on=_day(payment.reversed_at, vendor),
         reversal_reason=(payment.failure_message or payment.failure_code)
         if payment.status == "reversed" else None,
-        url=f"{base_url.rstrip('/')}/payments/{payment.id}")
+        url=f"{base_url.rstrip('/')}/payments/{payment.id}",
+        credit_used=credit_plan.applied_with(session, payment.id))
 
 
 def render_pdf(content: ReceiptContent, letterhead: Letterhead, *, paper: str) -> bytes:

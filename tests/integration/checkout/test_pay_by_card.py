@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from tests import pdf
 from tests.integration.checkout.conftest import (
     DECLINED,
     INSUFFICIENT,
@@ -398,6 +399,13 @@ def test_credit_and_a_card_together_pay_two_invoices(cart, signed_in, stripe_js,
     assert invoice(cart, "K-2") == PAID and invoice(cart, "K-3") == PAID
     assert credit(cart) == 0
     assert_one_receipt_per_payment(smtp_sink, "$450.00")
+    said = "Account credit of $300.00 was also applied with this payment: K-2 ($300.00)."
+    assert said in shown(payer, f"/payments/{paid.id}")
+    assert said in " ".join(receipts(smtp_sink)[0].split())
+    receipt_pdf = payer.client.get(f"/payments/{paid.id}/receipt.pdf").data
+    in_pdf = " ".join(pdf.text(receipt_pdf).split())  # a two-column layout: read in parts
+    assert "Account credit of $300.00 was also applied" in in_pdf
+    assert "K-2 ($300.00)." in in_pdf
     ledger_ok(cart)
 
 
