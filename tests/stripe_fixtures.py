@@ -5,16 +5,24 @@ so one server per process, shared by every test module of a worker).
 ``stripe_config`` points a :class:`Config` at it with fresh test keys;
 ``stripe_js`` does over HTTP what Stripe.js does in the payer's browser, with the
 publishable key, so card numbers stay out of the portal's code as in production.
+:func:`webhook_receiver` catches the signed webhooks localstripe sends, and
+:func:`sign` signs a payload as Stripe does.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import queue
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -81,3 +89,59 @@ class StripeJs:
 @pytest.fixture
 def stripe_js(stripe_config: Config) -> StripeJs:
     return StripeJs(stripe_config.stripe_api_base, stripe_config.stripe_publishable_key)
+
+
+# Webhooks, as localstripe delivers them --------------------------------------------------
+
+
+def sign(payload: bytes, secret: str, timestamp: int) -> str:
+    """A Stripe-Signature header (https://docs.stripe.com/webhooks#verify-manually)."""
+    digest = hmac.new(secret.encode(), b"%d.%s" % (timestamp, payload), hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+class Receiver(ThreadingHTTPServer):
+    """A local endpoint that keeps each delivery's body and Stripe-Signature."""
+
+    def __init__(self) -> None:
+        self.deliveries: queue.Queue[tuple[bytes, str]] = queue.Queue()
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/webhooks/stripe"
+
+    def next(self, event_type: str, object_id: str, timeout: float = 10) -> tuple[bytes, str]:
+        """Wait for the delivery of ``event_type`` about ``object_id``."""
+        while True:
+            payload, signature = self.deliveries.get(timeout=timeout)
+            event = json.loads(payload)
+            if event["type"] == event_type and event["data"]["object"]["id"] == object_id:
+                return payload, signature
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.deliveries.put((body, self.headers.get("Stripe-Signature", "")))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def webhook_receiver(server: local.LocalStripe, config: Config, name: str,
+                     events: list[str]) -> Iterator[Receiver]:
+    """Register a :class:`Receiver` with localstripe for ``events``; stop it afterwards."""
+    receiver = Receiver()
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    server.register_webhook(name, receiver.url, config.stripe_webhook_secret, events=events)
+    try:
+        yield receiver
+    finally:
+        server.forget_webhooks()
+        receiver.shutdown()
+        receiver.server_close()

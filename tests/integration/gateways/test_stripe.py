@@ -6,14 +6,9 @@ what the payer's browser does is done by the ``stripe_js`` fixture.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import queue
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +22,7 @@ from portal.gateways.stripe import (
     StripeGateway,
     WebhookSignatureError,
 )
+from tests.stripe_fixtures import Receiver, sign, webhook_receiver
 
 VISA = "4242424242424242"
 DECLINED_AFTER_ATTACH = "4000000000000341"
@@ -218,46 +214,11 @@ def test_a_payment_without_save_card_leaves_nothing_saved(gateway, stripe_js, cu
 # Webhooks ----------------------------------------------------------------------------------
 
 
-class Receiver(ThreadingHTTPServer):
-    """An HTTP endpoint on a free local port that keeps each delivery's body and signature."""
-
-    def __init__(self) -> None:
-        self.deliveries: queue.Queue[tuple[bytes, str]] = queue.Queue()
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/webhooks/stripe"
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.deliveries.put((body, self.headers.get("Stripe-Signature", "")))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def receiver(localstripe, stripe_config) -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    localstripe.register_webhook("tests", server.url, stripe_config.stripe_webhook_secret,
-                                 events=["customer.created"])
-    yield server
-    localstripe.forget_webhooks()
-    server.shutdown()
-    server.server_close()
-
-
-def sign(payload: bytes, secret: str, timestamp: int) -> str:
-    """A Stripe-Signature header, as https://docs.stripe.com/webhooks#verify-manually says."""
-    digest = hmac.new(secret.encode(), b"%d.%s" % (timestamp, payload), hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
+    with webhook_receiver(localstripe, stripe_config, "tests",
+                          ["customer.created"]) as caught:
+        yield caught
 
 
 def test_a_delivered_webhook_verifies(gateway, receiver):

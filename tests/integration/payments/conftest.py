@@ -11,13 +11,7 @@ payer's browser).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
-import json
-import queue
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -29,7 +23,7 @@ from portal.gateways.stripe import PaymentIntent, StripeGateway
 from portal.ledger.checks import run_checks
 from portal.ledger.models import Invoice, JournalEntry
 from tests import builders
-from tests.stripe_fixtures import StripeJs
+from tests.stripe_fixtures import Receiver, StripeJs, webhook_receiver
 
 VISA = "4242424242424242"
 DECLINED = "4000000000000341"  # saves fine, every charge is declined
@@ -129,57 +123,10 @@ def invoice_state(database: Database, invoice_id: int) -> tuple[int, int, str]:
         return invoice.balance_minor, invoice.reserved_minor, invoice.status
 
 
-def sign(payload: bytes, secret: str, timestamp: int) -> str:
-    """A Stripe-Signature header (https://docs.stripe.com/webhooks#verify-manually)."""
-    digest = hmac.new(secret.encode(), b"%d.%s" % (timestamp, payload), hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
-
-
-# Webhook deliveries, as localstripe sends them --------------------------------------------
-
-
-class Receiver(ThreadingHTTPServer):
-    """A local endpoint that keeps each delivery's body and Stripe-Signature."""
-
-    def __init__(self) -> None:
-        self.deliveries: queue.Queue[tuple[bytes, str]] = queue.Queue()
-        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/webhooks/stripe"
-
-    def next(self, event_type: str, object_id: str, timeout: float = 10) -> tuple[bytes, str]:
-        """Wait for the delivery of ``event_type`` about ``object_id``."""
-        while True:
-            payload, signature = self.deliveries.get(timeout=timeout)
-            event = json.loads(payload)
-            if event["type"] == event_type and event["data"]["object"]["id"] == object_id:
-                return payload, signature
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.deliveries.put((body, self.headers.get("Stripe-Signature", "")))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def deliveries(localstripe, stripe_config) -> Iterator[Receiver]:
     """localstripe's signed payment_intent.* deliveries, caught for the test to post."""
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    localstripe.register_webhook("settlement-tests", server.url,
-                                 stripe_config.stripe_webhook_secret,
-                                 events=["payment_intent.succeeded",
-                                         "payment_intent.payment_failed"])
-    yield server
-    localstripe.forget_webhooks()
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver(localstripe, stripe_config, "settlement-tests",
+                          ["payment_intent.succeeded",
+                           "payment_intent.payment_failed"]) as receiver:
+        yield receiver

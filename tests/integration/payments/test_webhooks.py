@@ -21,9 +21,9 @@ from tests.integration.payments.conftest import (
     invoice_state,
     open_book,
     settlements,
-    sign,
     start_payment,
 )
+from tests.stripe_fixtures import sign
 
 
 def post(client, payload: bytes, signature: str | None):
