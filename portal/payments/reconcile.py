@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.db import Database
 from portal.gateways.stripe import StripeGateway
@@ -41,6 +43,9 @@ from portal.payments import card_checkout, settlement
 from portal.tasks import task
 
 log = logging.getLogger("portal.payments.reconcile")
+
+# What one payment's sweep comes to (besides settlement.PROBLEMS, counted as errors).
+SETTLED, FAILED, UNCHANGED = "settled", "failed", "unchanged"
 
 
 @dataclass(slots=True)
@@ -81,61 +86,64 @@ def reconcile(database: Database, gateway: StripeGateway, older_than_minutes: in
     with database.session() as session:
         stranded = card_checkout.stranded_payment_ids(session, older_than)
     for payment_id in stranded:
-        summary.checked += 1
-        try:
-            with database.unit_of_work() as unit:
-                kind = card_checkout.resume(unit.session, gateway, payment_id)
-                unit.commit()
-        except Exception as error:  # one payment's failure must not stop the sweep
-            log.exception("reconcile: resuming payment %s failed", payment_id)
-            summary.errors += 1
-            summary.problems.append(f"payment {payment_id}: {type(error).__name__}: {error}")
-            continue
-        _count_kind(summary, kind)
+        _sweep(database, summary, payment_id,
+               lambda session, pid=payment_id: _resumed(session, gateway, pid))
     for payment_id in due_payment_ids(database, older_than):
-        summary.checked += 1
-        try:
-            with database.unit_of_work() as unit:
-                result = settlement.sync_payment_outcome(unit.session, payment_id, gateway)
-                if _waited_too_long(result.payment, action_timeout):
-                    intent = gateway.cancel_payment_intent(result.payment.gateway_ref)
-                    result = settlement.apply_payment_intent(unit.session, result.payment,
-                                                             intent)
-                unit.commit()
-        except Exception as error:  # one payment's failure must not stop the sweep
-            log.exception("reconcile: payment %s failed", payment_id)
-            summary.errors += 1
-            summary.problems.append(f"payment {payment_id}: {type(error).__name__}: {error}")
-            continue
-        _count(summary, payment_id, result)
+        _sweep(database, summary, payment_id,
+               lambda session, pid=payment_id: _synced(session, gateway, pid, action_timeout))
     return summary
+
+
+def _sweep(database: Database, summary: Summary, payment_id: int,
+           step: Callable[[Session], str]) -> None:
+    """Run ``step`` for one payment in its own unit of work and count what it says."""
+    summary.checked += 1
+    try:
+        with database.unit_of_work() as unit:
+            tally = step(unit.session)
+            unit.commit()
+    except Exception as error:  # one payment's failure must not stop the sweep
+        log.exception("reconcile: payment %s failed", payment_id)
+        summary.errors += 1
+        summary.problems.append(f"payment {payment_id}: {type(error).__name__}: {error}")
+        return
+    if tally in settlement.PROBLEMS:
+        summary.errors += 1
+        summary.problems.append(f"payment {payment_id}: {tally}")
+    elif tally == SETTLED:
+        summary.settled += 1
+    elif tally == FAILED:
+        summary.failed += 1
+    else:
+        summary.unchanged += 1
+
+
+def _resumed(session: Session, gateway: StripeGateway, payment_id: int) -> str:
+    """A stranded checkout payment: repeat its PaymentIntent's creation (card_checkout)."""
+    kind = card_checkout.resume(session, gateway, payment_id)
+    return kind if kind in (SETTLED, FAILED) else UNCHANGED
+
+
+def _synced(session: Session, gateway: StripeGateway, payment_id: int,
+            action_timeout: dt.timedelta) -> str:
+    """A payment with a PaymentIntent: apply Stripe's view, cancel it if left at 3-D Secure."""
+    result = settlement.sync_payment_outcome(session, payment_id, gateway)
+    if _waited_too_long(result.payment, action_timeout):
+        intent = gateway.cancel_payment_intent(result.payment.gateway_ref)
+        result = settlement.apply_payment_intent(session, result.payment, intent)
+    if result.needs_staff:
+        return result.outcome
+    if result.outcome == settlement.SETTLED and result.newly_settled:
+        return SETTLED
+    if result.outcome in (settlement.FAILED, settlement.CANCELED):
+        return FAILED
+    return UNCHANGED
 
 
 def _waited_too_long(payment: Payment, timeout: dt.timedelta) -> bool:
     """True for a payment still waiting for the payer's 3-D Secure step after ``timeout``."""
     return (payment.status == "requires_action"
             and utcnow() - payment.created_at > timeout)
-
-
-def _count_kind(summary: Summary, kind: str) -> None:
-    if kind == card_checkout.SETTLED:
-        summary.settled += 1
-    elif kind == card_checkout.FAILED:
-        summary.failed += 1
-    else:
-        summary.unchanged += 1
-
-
-def _count(summary: Summary, payment_id: int, result: settlement.Settlement) -> None:
-    if result.needs_staff:
-        summary.errors += 1
-        summary.problems.append(f"payment {payment_id}: {result.outcome}")
-    elif result.outcome == settlement.SETTLED and result.newly_settled:
-        summary.settled += 1
-    elif result.outcome in (settlement.FAILED, settlement.CANCELED):
-        summary.failed += 1
-    else:
-        summary.unchanged += 1
 
 
 @task("payments.reconcile")
