@@ -120,18 +120,24 @@ def row_lock(book, number: str) -> Iterator[Callable[[], None]]:
     with book.database.session() as session:
         session.scalars(select(Invoice).where(Invoice.number == number)
                         .with_for_update()).one()
-        mine = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        yield from held_until_two_wait(book, session)
 
-        def gate() -> None:
-            try:
-                wait_for_waiters(book, mine, 2)
-            finally:
-                session.rollback()  # on failure too: the racers must not wait forever
 
+def held_until_two_wait(book, session) -> Iterator[Callable[[], None]]:
+    """Yield a gate for what ``session`` holds: it returns once two connections wait behind
+    it, then releases it (also on failure: the racers must not wait forever)."""
+    mine = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+    def gate() -> None:
         try:
-            yield gate
+            wait_for_waiters(book, mine, 2)
         finally:
             session.rollback()
+
+    try:
+        yield gate
+    finally:
+        session.rollback()
 
 
 def wait_for_waiters(book, pid: int, count: int) -> None:
@@ -336,18 +342,7 @@ def link_being_written(book) -> Iterator[Callable[[], None]]:
         session.add(StripeCustomerLink(customer_id=book.acme_id,
                                        stripe_customer_id="cus_being_written"))
         session.flush()
-        mine = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-
-        def gate() -> None:
-            try:
-                wait_for_waiters(book, mine, 2)
-            finally:
-                session.rollback()  # on failure too: the racers must not wait forever
-
-        try:
-            yield gate
-        finally:
-            session.rollback()
+        yield from held_until_two_wait(book, session)
 
 
 def test_the_first_card_payments_of_an_account_made_at_once_both_get_an_answer(
