@@ -3,37 +3,17 @@ and nothing is written; viewers are refused."""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 
-import pytest
 from sqlalchemy import func, select
 
-from portal.ledger.models import Customer, Payment
-from tests.integration.invoices.conftest import TODAY, issue
+from portal.ledger.models import Payment
+from tests.integration.checkout.conftest import text
 
 
-@pytest.fixture
-def cart(world):
-    """Acme: K-1 $1,000 on 2/10 net 30 issued two days ago; K-2 $500 overdue; K-3 $250."""
-    with world.session() as uow:
-        s = uow.session
-        acme = s.get(Customer, world.acme_id)
-        issue(s, acme, "K-1", 1000_00, issued=TODAY - dt.timedelta(days=2),
-              due=TODAY + dt.timedelta(days=28), terms="2/10 net 30", po="PO-1")
-        issue(s, acme, "K-2", 500_00, due=TODAY - dt.timedelta(days=20))
-        issue(s, acme, "K-3", 250_00, due=TODAY + dt.timedelta(days=5))
-        uow.commit()
-    return world
-
-
-def text(page: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def payments(world) -> int:
-    with world.session() as uow:
+def payments(book) -> int:
+    with book.session() as uow:
         return uow.session.scalar(select(func.count()).select_from(Payment))
 
 
