@@ -11,9 +11,10 @@ row is locked first, so two first card payments at once create one link.
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from portal.gateways.stripe import StripeGateway
+from portal.gateways.stripe import NotConfigured, StripeGateway
 from portal.ledger import store
 from portal.ledger.models import Customer
 from portal.payments.models import StripeCustomerLink
@@ -34,3 +35,17 @@ def stripe_customer_id(session: Session, gateway: StripeGateway, customer: Custo
         link.stripe_customer_id = found.id
     session.flush()
     return found.id
+
+
+def configured_gateway() -> StripeGateway | None:
+    """The app's Stripe gateway, or None when no Stripe keys are configured."""
+    try:
+        return StripeGateway.from_config(current_app.config["PORTAL"])
+    except NotConfigured:
+        return None
+
+
+def known_stripe_customer_id(session: Session, customer_id: int) -> str | None:
+    """The account's Stripe customer id if it has one already (nothing is created)."""
+    link = session.get(StripeCustomerLink, customer_id)
+    return link.stripe_customer_id if link else None

@@ -11,7 +11,7 @@ just to show an empty list.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from portal.accounts import access, audit
@@ -21,31 +21,23 @@ from portal.core.request_db import uow
 from portal.gateways.stripe import (
     CardSummary,
     GatewayError,
-    NotConfigured,
     NotFound,
     StripeGateway,
 )
-from portal.payments.models import StripeCustomerLink
+from portal.payments import cards as card_accounts
 
 bp = Blueprint("cards", __name__)
 
 
-def _gateway() -> StripeGateway | None:
-    try:
-        return StripeGateway.from_config(current_app.config["PORTAL"])
-    except NotConfigured:
-        return None
-
-
-def _stripe_customer() -> str | None:
-    link = uow().session.get(StripeCustomerLink, access.customer_id())
-    return link.stripe_customer_id if link else None
+def _gateway_and_customer() -> tuple[StripeGateway | None, str | None]:
+    return (card_accounts.configured_gateway(),
+            card_accounts.known_stripe_customer_id(uow().session, access.customer_id()))
 
 
 @bp.get("/cards")
 @requires("pay")
 def index():
-    gateway, customer = _gateway(), _stripe_customer()
+    gateway, customer = _gateway_and_customer()
     cards: list[CardSummary] = []
     unavailable = False
     if gateway is not None and customer is not None:
@@ -61,7 +53,7 @@ def index():
 @bp.post("/cards/<payment_method>/remove")
 @requires("pay")
 def remove(payment_method: str):
-    gateway, customer = _gateway(), _stripe_customer()
+    gateway, customer = _gateway_and_customer()
     if gateway is None or customer is None:
         abort(404)
     unit = uow()

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -39,7 +38,6 @@ from portal.gateways.stripe import (
     CardDeclined,
     CardSummary,
     GatewayError,
-    NotConfigured,
     StripeGateway,
 )
 from portal.i18n import money, parse_amount
@@ -47,10 +45,9 @@ from portal.invoices import selection
 from portal.invoices.forms import amount_example
 from portal.ledger.models import Payment
 from portal.money import Money, MoneyError
-from portal.payments import card_checkout, checkout, history, settlement
+from portal.payments import card_checkout, cards, checkout, history, settlement
 from portal.payments.card_checkout import CardChoice, CheckoutRefused
 from portal.payments.checkout import CheckoutRequest, LineRequest
-from portal.payments.models import StripeCustomerLink
 from portal.vendor.services import get_vendor, local_today
 
 bp = Blueprint("checkout", __name__)
@@ -88,13 +85,6 @@ _CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _PAYMENT_METHOD = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
 
 
-def _gateway() -> StripeGateway | None:
-    try:
-        return StripeGateway.from_config(current_app.config["PORTAL"])
-    except NotConfigured:
-        return None
-
-
 def _allow_stripe(gateway: StripeGateway) -> None:
     """Let this page load Stripe.js (and, in development, the local stand-in's origin)."""
     parts = urlsplit(gateway.js_url)
@@ -106,11 +96,11 @@ def _saved_cards(gateway: StripeGateway | None, customer_id: int) -> list[CardSu
     """The account's saved cards; none before its first card payment (nothing is created)."""
     if gateway is None:
         return []
-    link = uow().session.get(StripeCustomerLink, customer_id)
-    if link is None:
+    stripe_customer = cards.known_stripe_customer_id(uow().session, customer_id)
+    if stripe_customer is None:
         return []
     try:
-        return gateway.list_saved_cards(link.stripe_customer_id)
+        return gateway.list_saved_cards(stripe_customer)
     except GatewayError:
         return []  # the page still works with a new card
 
@@ -123,7 +113,7 @@ def _render(form: MultiDict, *, spread_error: str | None = None,
     asked = _request_from(form)
     customer_id = access.customer_id()
     result = checkout.quote(session, customer_id, vendor, today, asked, locale=_locale())
-    gateway = _gateway() if result.ok and result.charge_minor > 0 else None
+    gateway = cards.configured_gateway() if result.ok and result.charge_minor > 0 else None
     if gateway is not None:
         _allow_stripe(gateway)
     chosen = form.get("card", "")
@@ -191,7 +181,7 @@ def confirm():
     result = checkout.quote(session, customer_id, vendor, local_today(vendor),
                             _request_from(form), locale=_locale())
     shown = form.get("shown_charge", "")
-    gateway = _gateway()
+    gateway = cards.configured_gateway()
     card: CardChoice | None = None
     stripe_customer = None
     if result.ok and result.charge_minor > 0:
@@ -278,7 +268,7 @@ def authenticate(payment_id: int):
     """The card's bank asks for verification (3-D Secure): Stripe.js runs it on this page."""
     session = uow().session
     payment = history.payment_or_404(session, access.customer_id(), payment_id)
-    gateway = _gateway()
+    gateway = cards.configured_gateway()
     if payment.status != "requires_action" or not payment.gateway_ref or gateway is None:
         return redirect(url_for("checkout.returned", payment_id=payment.id), code=303)
     reference, amount, currency = payment.gateway_ref, payment.amount_minor, payment.currency
@@ -300,7 +290,7 @@ def returned(payment_id: int):
     unit = uow()
     session = unit.session
     payment = history.payment_or_404(session, access.customer_id(), payment_id)
-    gateway = _gateway()
+    gateway = cards.configured_gateway()
     if payment.gateway_ref and payment.status not in ("succeeded", "reversed") and gateway:
         session.rollback()
         try:
