@@ -75,6 +75,8 @@ def apply_promised(session: Session, payment: Payment) -> int:
         select(CheckoutCredit).where(CheckoutCredit.payment_id == payment.id,
                                      CheckoutCredit.applied_minor.is_(None))
         .order_by(CheckoutCredit.invoice_id)))
+    if rows:
+        store.lock_customer(session, payment.customer_id)  # guards its credit, as apply_credit
     total = 0
     for row in rows:
         row.applied_minor = _apply_one(session, payment, row)
@@ -94,7 +96,6 @@ def applied_with(session: Session, payment_id: int) -> tuple[tuple[str, int], ..
 
 
 def _apply_one(session: Session, payment: Payment, row: CheckoutCredit) -> int:
-    store.lock_customer(session, payment.customer_id)
     invoice = store.lock_invoices(session, [row.invoice_id])[row.invoice_id]
     credit = ledger.customer_credit(session, payment.customer_id, payment.currency)
     # What is open besides this payment's own reservation, which the card settles next.
