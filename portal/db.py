@@ -6,10 +6,16 @@ Invariants this module keeps:
   things and return; the unit of work rolls back everything unless
   :meth:`UnitOfWork.commit` is called, and runs the after-commit callbacks
   (e-mail, outgoing webhooks) only once the commit has succeeded.
-- On SQLite every transaction starts with ``BEGIN IMMEDIATE``: SQLite has no row
-  locks, so a write that depends on a balance must hold the database's write
-  lock from its first read (DESIGN.md, ledger rule 7). On PostgreSQL the ledger
-  takes row locks (``SELECT ... FOR UPDATE``) instead.
+- On SQLite every transaction that may write starts with ``BEGIN IMMEDIATE``:
+  SQLite has no row locks, so a write that depends on a balance must hold the
+  database's write lock from its first read (DESIGN.md, ledger rule 7). On
+  PostgreSQL the ledger takes row locks (``SELECT ... FOR UPDATE``) instead.
+- A *read-only* unit of work (``unit_of_work(read_only=True)``: what a GET request
+  gets) takes no write lock: on SQLite it starts with a plain ``BEGIN`` and
+  ``PRAGMA query_only`` on, so readers run side by side (WAL) instead of queueing
+  for the one write lock; on PostgreSQL it is a ``READ ONLY`` transaction. Either
+  way a write attempted in it fails at once, the same on both databases, rather
+  than working on one and racing on the other.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from sqlalchemy import DateTime, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+# Execution option of the engine read-only units of work use (see the module docstring).
+READ_ONLY = "portal_read_only"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -121,7 +130,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("PRAGMA query_only = 1")
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("PRAGMA query_only = 0")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgres(session_or_engine) -> bool:
@@ -138,9 +152,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        options = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        self.read_session_factory = sessionmaker(
+            bind=self.engine.execution_options(**options), expire_on_commit=False)
 
-    def unit_of_work(self) -> UnitOfWork:
-        """Start a unit of work on a new session."""
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """Start a unit of work on a new session (``read_only``: one that cannot write)."""
+        if read_only:
+            return UnitOfWork(self.read_session_factory, read_only=True)
         return UnitOfWork(self.session_factory)
 
     @contextmanager
@@ -169,8 +190,10 @@ class UnitOfWork:
             uow.commit()
     """
 
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
+    def __init__(self, session_factory: Callable[[], Session], *,
+                 read_only: bool = False) -> None:
         self._session_factory = session_factory
+        self.read_only = read_only
         self.session: Session
         self._callbacks: list[Callable[[], None]] = []
         self.committed = False

@@ -86,16 +86,25 @@ login_manager.session_protection = None  # the server-side session is the protec
 
 @login_manager.user_loader
 def _load(token: str) -> Principal | None:
-    from portal.core.request_db import uow
+    from portal.core.request_db import uow, write_uow
 
     unit = uow()
     policy = auth.SessionPolicy.from_config(current_app.config["PORTAL"])
-    row = auth.load_session(unit.session, token, policy)
-    # Persist timeouts and last-seen now; nothing else has happened in this request yet.
-    unit.session.commit()
-    if row is None:
+    now = auth.utcnow()
+    check = auth.check_session(unit.session, token, policy, now)
+    # Persist timeouts and last-seen now, whatever the request does next: in the
+    # request's own unit of work when it may write (nothing else has happened in
+    # it yet), else in one of its own (a page view's unit of work cannot write).
+    if check.writes and unit.read_only:
+        with write_uow() as writer:
+            auth.record_check(writer.session, check, now)
+            writer.commit()
+    elif check.writes:
+        auth.record_check(unit.session, check, now)
+        unit.session.commit()
+    if check.row is None:
         return None
-    principal = Principal(row.user, row, token)
+    principal = Principal(check.row.user, check.row, token)
     if not principal.is_staff and principal.role is None:
         return None  # removed from the account this session was in
     return principal

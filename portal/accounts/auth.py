@@ -146,29 +146,54 @@ def default_customer_id(user: User) -> int | None:
     return ids[0] if ids else None
 
 
-def load_session(session: Session, token: str, policy: SessionPolicy,
-                 now: dt.datetime | None = None) -> UserSession | None:
-    """Return the live session for ``token``, or None if unknown, revoked or timed out.
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    """What :func:`check_session` found: the live session, and what must be written."""
 
-    A timed-out session is revoked on the spot so it can never come back.
+    row: UserSession | None  # the live session; None if unknown, revoked or timed out
+    session_id: int | None = None  # the session row to write to, if anything is written
+    revoke: str | None = None  # why the session ends now (a timeout), if it does
+    touch: bool = False  # its last-seen time is over a minute old
+
+    @property
+    def writes(self) -> bool:
+        """Tell whether :func:`record_check` has anything to write."""
+        return self.revoke is not None or self.touch
+
+
+def check_session(session: Session, token: str, policy: SessionPolicy,
+                  now: dt.datetime | None = None) -> SessionCheck:
+    """Find the live session for ``token`` without writing anything.
+
+    A timed-out session comes back as ``row=None`` with the reason to revoke it,
+    which :func:`record_check` writes so it can never come back; a live one whose
+    last-seen time is over a minute old asks to be touched (a page view should
+    not always write).
     """
     now = now or utcnow()
     row = session.scalars(
         select(UserSession).where(UserSession.token_hash == token_hash(token))).one_or_none()
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.user.disabled_at is not None:
-        return None
+    if row is None or row.revoked_at is not None or row.user.disabled_at is not None:
+        return SessionCheck(None)
     if now - _aware(row.created_at) > policy.absolute:
-        row.revoked_at, row.revoked_reason = now, "absolute_timeout"
-        return None
+        return SessionCheck(None, row.id, revoke="absolute_timeout")
     if now - _aware(row.last_seen_at) > policy.idle:
-        row.revoked_at, row.revoked_reason = now, "idle_timeout"
-        return None
-    # Write last_seen at most once a minute: a page view should not always write.
-    if now - _aware(row.last_seen_at) > dt.timedelta(minutes=1):
-        row.last_seen_at = now
-    return row
+        return SessionCheck(None, row.id, revoke="idle_timeout")
+    return SessionCheck(row, row.id, touch=now - _aware(row.last_seen_at) > dt.timedelta(minutes=1))
+
+
+def record_check(session: Session, check: SessionCheck, now: dt.datetime | None = None) -> None:
+    """Write what ``check`` found: revoke a timed-out session, or touch a live one."""
+    if not check.writes:
+        return
+    now = now or utcnow()
+    row = session.get(UserSession, check.session_id)
+    if row is None or row.revoked_at is not None:
+        return
+    if check.revoke:
+        row.revoked_at, row.revoked_reason = now, check.revoke
+    else:
+        row.last_seen_at = max(_aware(row.last_seen_at), now)
 
 
 def end_session(session: Session, row: UserSession, reason: str = "sign_out") -> None:

@@ -32,7 +32,7 @@ from werkzeug.datastructures import MultiDict
 from portal.accounts import access
 from portal.accounts.access import requires
 from portal.core import security
-from portal.core.request_db import uow
+from portal.core.request_db import uow, write_uow
 from portal.gateways.stripe import (
     STRIPE_JS_URL,
     CardDeclined,
@@ -292,12 +292,13 @@ def returned(payment_id: int):
     payment = history.payment_or_404(session, access.customer_id(), payment_id)
     gateway = cards.configured_gateway()
     if payment.gateway_ref and payment.status not in ("succeeded", "reversed") and gateway:
-        session.rollback()
+        session.rollback()  # read again below, after the write, not from this snapshot
         try:
-            settlement.sync_payment(session, payment_id, gateway)
-            unit.commit()
+            with write_uow() as writer:
+                settlement.sync_payment(writer.session, payment_id, gateway)
+                writer.commit()
         except GatewayError:
-            session.rollback()  # the webhook or the sweep will tell; show what is known
+            pass  # the webhook or the sweep will tell; show what is known
         payment = history.payment_or_404(session, access.customer_id(), payment_id)
     _flash_outcome(payment)
     return redirect(url_for("payments.detail", payment_id=payment_id), code=303)

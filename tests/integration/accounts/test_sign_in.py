@@ -91,12 +91,34 @@ def test_idle_and_absolute_timeouts(world, browser, app):
             last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)))
         uow.commit()
     assert "/login" in b.client.get("/account").location
+    # The page view (a read-only request) still wrote the revocation: it never comes back.
+    with database.session() as session:
+        [reason] = session.scalars(select(UserSession.revoked_reason)).all()
+    assert reason == "idle_timeout"
     b.sign_in("payer@acme.example")
     with database.unit_of_work() as uow:
         uow.session.execute(update(UserSession).where(UserSession.revoked_at.is_(None)).values(
             created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=13)))
         uow.commit()
     assert "/login" in b.client.get("/account").location
+
+
+def test_a_page_view_touches_last_seen_at_most_once_a_minute(world, browser, app):
+    b = browser()
+    b.sign_in("payer@acme.example")
+    database = app.extensions["portal.db"]
+    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    with database.unit_of_work() as uow:
+        uow.session.execute(update(UserSession).values(last_seen_at=earlier))
+        uow.commit()
+
+    assert b.client.get("/account").status_code == 200
+    with database.session() as session:
+        first = session.scalars(select(UserSession.last_seen_at)).one()
+    assert first > earlier + dt.timedelta(minutes=4)
+    assert b.client.get("/account").status_code == 200
+    with database.session() as session:
+        assert session.scalars(select(UserSession.last_seen_at)).one() == first
 
 
 def test_next_redirect_stays_on_this_site(world, browser):
