@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, sel
 from sqlalchemy.orm import Session
 
 from portal.core import cursors
-from portal.invoices import services
+from portal.invoices import open_totals, services
 from portal.invoices.forms import InvoiceFilter, ListParams
 from portal.ledger import customer_credit
 from portal.ledger.models import Customer, Invoice
@@ -284,6 +284,7 @@ class Summary:
         default_factory=lambda: {b: Figure() for b in services.AGING_BUCKETS})
     credit: list[Money] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
+    pending_deltas: int = 0  # changes not folded into the totals yet (see open_totals)
 
     def matching(self, f: InvoiceFilter) -> Matching | None:
         """What :func:`matching` would say for ``f``, from the groups already read.
@@ -318,34 +319,26 @@ class Summary:
 
 def summary(session: Session, customer_id: int, today: dt.date,
             currencies: list[str]) -> Summary:
-    """Total the customer's open invoices by currency, aging bucket and due window."""
+    """Total the customer's open invoices by currency, aging bucket and due window.
+
+    From the open-invoice totals (:mod:`portal.invoices.open_totals`): one row
+    per due date, not per invoice, so the cost does not grow with the count.
+    """
     own = session.scalar(select(Customer.currency).where(Customer.id == customer_id))
     result = Summary(currency=own or (currencies[0] if currencies else "USD"))
-    bucket = case(*[(and_(*_between(Invoice.due_date, *services.due_date_range(b, today))), b)
-                    for b in services.AGING_BUCKETS[:-1]], else_=services.AGING_BUCKETS[-1])
-    soon = case((and_(*_between(Invoice.due_date, *services.due_date_range("due_soon", today))),
-                 1), else_=0)
-    rows = session.execute(
-        select(Invoice.currency, bucket, soon, func.count(),
-               func.coalesce(func.sum(Invoice.balance_minor), 0),
-               func.coalesce(func.sum(case((Invoice.reserved_minor > 0, 1), else_=0)), 0),
-               func.coalesce(func.sum(Invoice.reserved_minor), 0),
-               func.coalesce(func.sum(case((AVAILABLE > 0, 1), else_=0)), 0),
-               func.coalesce(func.sum(AVAILABLE), 0))
-        .where(Invoice.customer_id == customer_id, Invoice.status == "open")
-        .group_by(Invoice.currency, bucket, soon))
-    for (currency, aging, is_soon, count, balance, reserved_count, reserved, payable_count,
-         payable) in rows:
-        balance, reserved = int(balance), int(reserved)
-        result.groups.append(Group(currency, aging, bool(is_soon), count, int(payable_count),
-                                   int(payable)))
-        result.open.add(currency, count, balance)
-        result.aging[aging].add(currency, count, balance)
+    found = open_totals.figures(session, customer_id, today)
+    result.pending_deltas = found.pending
+    for row in found.rows:
+        currency, aging = row.currency, row.bucket
+        result.groups.append(Group(currency, aging, row.due_soon, row.open_count,
+                                   row.payable_count, row.payable_minor))
+        result.open.add(currency, row.open_count, row.balance_minor)
+        result.aging[aging].add(currency, row.open_count, row.balance_minor)
         if aging != "current":
-            result.overdue.add(currency, count, balance)
-        if is_soon:
-            result.due_soon.add(currency, count, balance)
-        result.processing.add(currency, int(reserved_count), reserved)
+            result.overdue.add(currency, row.open_count, row.balance_minor)
+        if row.due_soon:
+            result.due_soon.add(currency, row.open_count, row.balance_minor)
+        result.processing.add(currency, row.reserved_count, row.reserved_minor)
     for currency in currencies:
         credit = customer_credit(session, customer_id, currency)
         if credit > 0:

@@ -18,15 +18,16 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from babel.numbers import format_decimal
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, after_this_request, render_template, request, url_for
 from flask_babel import get_locale
 from werkzeug.routing import BuildError
 
+from portal import tasks
 from portal.accounts import access
 from portal.accounts.access import principal, requires
-from portal.core.request_db import database, uow
+from portal.core.request_db import close_request_uow, database, uow
 from portal.documents.views import MAX_MERGED
-from portal.invoices import export, forms, history, queries, services
+from portal.invoices import export, forms, history, open_totals, queries, services
 from portal.invoices.access import invoice_or_404
 from portal.ledger.models import Customer
 from portal.vendor.models import Vendor
@@ -74,6 +75,8 @@ def index():
     who = principal()
     # One pass over the open invoices gives the summary and, for the tabs, what matches.
     summary = queries.summary(session, customer_id, today, currencies)
+    if summary.pending_deltas > open_totals.COMPACT_AFTER:
+        _compact_after_response(customer_id)
     return render_template(
         "invoices/index.html", params=params, errors=errors, today=today,
         customer=session.get(Customer, customer_id), currencies=currencies,
@@ -83,6 +86,15 @@ def index():
         can_pay=who.can("pay"), pay_url=request.script_root + PAY_PATH,
         max_merged=MAX_MERGED,
         storage_key=f"portal.invoices.{who.user.id}.{customer_id}")
+
+
+def _compact_after_response(customer_id: int) -> None:
+    """Fold the customer's open-invoice deltas once this page is sent (it read them all)."""
+    @after_this_request
+    def _compact(response: Response) -> Response:
+        close_request_uow()  # on SQLite the fold needs the write lock: end this read first
+        tasks.enqueue("invoices.compact_open_totals", customer_id=customer_id)
+        return response
 
 
 def _matching(summary: queries.Summary, f: forms.InvoiceFilter, customer_id: int,

@@ -17,7 +17,9 @@ order:
    has exactly one settlement entry whose receivable lines equal its
    allocations (cash plus discount);
 7. idempotency keys are unique (the index says so; another writer may not have
-   kept it).
+   kept it);
+8. the portal's open-invoice totals (a read model the database keeps with
+   triggers, :mod:`portal.invoices.models`) equal what the open invoices add up to.
 """
 
 from __future__ import annotations
@@ -64,6 +66,18 @@ _ACCOUNTS = _in_list(sorted(accounts.ACCOUNTS))
 _CUSTOMER_ACCOUNTS = _in_list(sorted(accounts.CUSTOMER_ACCOUNTS))
 
 # (query, message) pairs: the query returns the first offending row or nothing.
+_FIGURE_NAMES = ("open_count", "balance_minor", "reserved_count", "reserved_minor",
+                 "payable_count", "payable_minor")
+_FIGURES = ", ".join(_FIGURE_NAMES)
+_FIGURE_SUMS = ", ".join(f"sum({name}) AS {name}" for name in _FIGURE_NAMES)
+_ANY_FIGURE_NOT_ZERO = " OR ".join(f"{name} <> 0" for name in _FIGURE_NAMES)
+# What an open invoice contributes to each figure, negated (see migration 0010).
+_MINUS_OPEN_INVOICE = ", ".join((
+    "-1", "-balance_minor", "-(CASE WHEN reserved_minor > 0 THEN 1 ELSE 0 END)",
+    "-reserved_minor", "-(CASE WHEN balance_minor > reserved_minor THEN 1 ELSE 0 END)",
+    "-(CASE WHEN balance_minor > reserved_minor THEN balance_minor - reserved_minor ELSE 0 END)"))
+
+
 _CHECKS: list[tuple[str, str]] = [
     (
         """SELECT e.id, e.idempotency_key, count(l.id) FROM ar_journal_entries e
@@ -181,6 +195,22 @@ _CHECKS: list[tuple[str, str]] = [
         """SELECT idempotency_key, count(*) FROM ar_journal_entries
            GROUP BY idempotency_key HAVING count(*) > 1 ORDER BY idempotency_key LIMIT 1""",
         "idempotency key {0!r} is used by {1} entries",
+    ),
+    (
+        # Not a ledger rule: the portal's read model of it (portal.invoices.models), kept
+        # by triggers; checked here so that drift is found with everything else.
+        f"""SELECT customer_id, currency, due_date FROM (
+              SELECT customer_id, currency, due_date, {_FIGURE_SUMS} FROM (
+                SELECT customer_id, currency, due_date, {_FIGURES} FROM portal_open_invoice_totals
+                UNION ALL
+                SELECT customer_id, currency, due_date, {_FIGURES} FROM portal_open_invoice_deltas
+                UNION ALL
+                SELECT customer_id, currency, due_date, {_MINUS_OPEN_INVOICE} FROM ar_invoices
+                WHERE status = 'open') AS everything
+              GROUP BY customer_id, currency, due_date) AS difference
+            WHERE {_ANY_FIGURE_NOT_ZERO}
+            ORDER BY customer_id, currency, due_date LIMIT 1""",
+        "open-invoice totals of customer id {0} in {1} due {2} do not match its open invoices",
     ),
 ]
 

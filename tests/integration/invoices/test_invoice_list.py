@@ -6,51 +6,10 @@ import datetime as dt
 
 import pytest
 
-from portal import ledger
 from portal.invoices import forms, queries
 from portal.ledger.models import Customer
 from tests.integration.accounts.conftest import Browser
-from tests.integration.invoices.conftest import TODAY, aging, figure, issue, numbers
-
-
-def days(n: int) -> dt.date:
-    return TODAY + dt.timedelta(days=n)
-
-
-@pytest.fixture
-def book(world):
-    """Acme's invoices in every state, with due dates around TODAY (2026-11-20)."""
-    with world.session() as uow:
-        s = uow.session
-        acme = s.get(Customer, world.acme_id)
-        inv = {}
-        for number, total, due, po in (
-                ("A-1001", 100_00, days(-45), "PO-7781"), ("A-1002", 200_00, days(-1), None),
-                ("A-1003", 300_00, days(-30), None), ("A-1004", 400_00, days(-61), None),
-                ("A-1005", 500_00, days(-91), None), ("A-1006", 600_00, days(0), None),
-                ("A-1007", 700_00, days(7), "PO-7790"), ("A-1008", 800_00, days(8), None),
-                ("A-2001", 150_00, days(20), None), ("A-2002", 250_00, days(15), None),
-                ("A-2003", 350_00, days(-10), None), ("A-2004", 450_00, days(-100), None),
-                ("B-3001", 90_00, days(3), "ZZ-1")):
-            inv[number] = issue(s, acme, number, total, due=due, po=po)
-        # Paid by check, with 50.00 more than the invoice: customer credit.
-        ledger.record_external_payment(
-            s, customer_id=acme.id, amount_minor=200_00, currency="USD",
-            idempotency_key="chk-1", reference="CHK 1001",
-            allocations=[ledger.AllocationInput(inv["A-2001"].id, 150_00)])
-        # Partly paid.
-        ledger.record_external_payment(
-            s, customer_id=acme.id, amount_minor=40_00, currency="USD", idempotency_key="chk-2",
-            allocations=[ledger.AllocationInput(inv["B-3001"].id, 40_00)])
-        # A bank debit still processing.
-        ledger.start_payment(s, customer_id=acme.id, currency="USD", method="ach",
-                             amount_minor=250_00,
-                             allocations=[ledger.AllocationInput(inv["A-2002"].id, 250_00)])
-        ledger.issue_credit_memo(s, number="CM-1", customer_id=acme.id, amount_minor=350_00,
-                                 currency="USD", reason="Returned", invoice_id=inv["A-2003"].id)
-        ledger.write_off(s, invoice_id=inv["A-2004"].id, reason="Uncollectable")
-        uow.commit()
-    return world
+from tests.integration.invoices.conftest import TODAY, aging, days, figure, issue, numbers
 
 
 def listed(browser, query: str = "") -> list[str]:
