@@ -67,6 +67,21 @@ class Config:
     stripe_webhook_secret: str = ""
     # Base URL of the Stripe API; empty: Stripe's own. The local stand-in's URL in development.
     stripe_api_base: str = ""
+    # Plaid (bank accounts for ACH): without keys the portal uses a local stand-in (a Plaid-API
+    # server); `portal demo` starts one and fills these in. Sandbox keys in development.
+    plaid_client_id: str = ""
+    plaid_secret: str = ""
+    # Plaid's environment: "sandbox" or "production" (its hosts); ignored when plaid_api_base
+    # is set.
+    plaid_env: str = "sandbox"
+    # Base URL of the Plaid API; empty: Plaid's own host for plaid_env. The local stand-in's URL
+    # in development.
+    plaid_api_base: str = ""
+    # Plaid Link's script; empty: Plaid's CDN (or the stand-in's, when plaid_api_base is set).
+    plaid_link_js_url: str = ""
+    # Key that encrypts Plaid access tokens stored in the database (they reach the bank
+    # accounts); required in production, kept out of the database and its backups.
+    bank_token_key: str = ""
     # Card payments still unsettled this many minutes after they started are checked with
     # Stripe by `portal payments reconcile` (and the payments.reconcile task).
     reconcile_after_minutes: int = 15

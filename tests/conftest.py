@@ -30,7 +30,7 @@ from portal.db import Database
 from portal.schema import upgrade
 
 # The local Stripe (localstripe) and Stripe.js's calls, for every test that asks for them.
-pytest_plugins = ["tests.stripe_fixtures"]
+pytest_plugins = ["tests.stripe_fixtures", "tests.plaid_fixtures"]
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 _counter = itertools.count()
