@@ -35,6 +35,10 @@ one that runs (see :mod:`portal.gateways.stripe` for what the adapter avoids):
   its card on success too (localstripe only records it on the SetupIntent).
 - **Test payment methods** such as ``pm_card_visa`` become a new object on every
   read in localstripe; a PaymentIntent created with one now keeps the real id.
+- **ACH Direct Debit** (``us_bank_account``: bank account tokens and sources,
+  PaymentMethods, micro-deposits, mandates, processing debits, returns as disputes)
+  and its test controls (``settle_ach``, ``return_ach``): see
+  :mod:`portal.gateways.localstripe_ach`.
 - **Stripe.js**: the stand-in's ``createPaymentMethod`` does nothing and
   ``POST /v1/payment_methods`` refuses publishable keys. Both work here, as with
   real Stripe.js, and ``Stripe`` may also be called with ``new``. The card
@@ -47,7 +51,7 @@ Still missing (not needed yet, or to be extended when a feature needs it):
 on ``/confirm``; the Payment Element and ``confirmPayment`` in the stand-in (use
 the card Element); ``off_session`` payments that need authentication succeed at
 ``requires_action`` instead of failing with ``authentication_required``; disputes
-(chargebacks), search, Checkout, ``us_bank_account``. Webhooks are sent one
+(card chargebacks), search, Checkout. Webhooks are sent one
 second after the event, once, with ``api_version`` 2017-08-15 and no retries.
 """
 
@@ -73,6 +77,8 @@ with warnings.catch_warnings():
     # localstripe registers plain functions as handlers, which aiohttp deprecates.
     warnings.simplefilter("ignore", DeprecationWarning)
     from localstripe import resources, server, webhooks
+
+from portal.gateways import localstripe_ach
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 START_TIMEOUT_SECONDS = 10
@@ -190,8 +196,8 @@ IDEMPOTENCY = web.AppKey("portal_idempotency", _Idempotency)
 
 
 @dataclass
-class LocalStripe:
-    """A running localstripe; :func:`start` makes one."""
+class LocalStripe(localstripe_ach.AchControls):
+    """A running localstripe; :func:`start` makes one (ACH test controls included)."""
 
     host: str
     port: int
@@ -292,6 +298,7 @@ def _application() -> web.Application:
         ("DELETE", "/_config/data", _flush),
         ("GET", "/js.stripe.com/v3/", _stripe_js),
         ("POST", confirm_setup, server.api_extra(_confirm_setup_intent, confirm_setup)),
+        *localstripe_ach.routes(),
     ]
     # Routes resolve in the order added: the overrides first, then localstripe's own.
     for method, path, handler in overrides:
@@ -421,6 +428,7 @@ def _extend_localstripe() -> None:
     resources.store.dump_to_disk = lambda: None
     _extend_payment_intents()
     _extend_declines()
+    localstripe_ach.install()  # after the extensions above: it wraps what they patched
 
 
 def _extend_payment_intents() -> None:

@@ -1,4 +1,4 @@
-"""Cards through Stripe: the only module that imports ``stripe``.
+"""Cards and ACH Direct Debit through Stripe: the only module that imports ``stripe``.
 
 The rest of the portal sees :class:`StripeGateway`, the dataclasses below and
 :class:`GatewayError` and its subclasses; no stripe-python object leaves this
@@ -38,6 +38,25 @@ the way both serve it, so the stand-in runs the production path:
 - Webhooks are verified with the signing secret and a timestamp tolerance
   (``stripe.WebhookSignature``), then parsed as plain JSON.
 
+ACH Direct Debit (``us_bank_account``; the stand-in is
+:mod:`portal.gateways.localstripe_ach`):
+
+- A bank account linked with Plaid arrives as a ``btok_`` bank account token, minted
+  by Plaid in the vendor's Stripe account; it is saved on the customer as a source
+  (``POST /v1/customers/:id/sources``), a verified ``ba_``, which a PaymentIntent then
+  takes as its ``payment_method`` (https://plaid.com/docs/auth/partnerships/stripe/,
+  https://docs.stripe.com/payments/ach-direct-debit/migrating-from-charges).
+- Numbers typed in become a ``us_bank_account`` PaymentMethod, verified by
+  micro-deposits through a SetupIntent confirmed with the payer's mandate acceptance;
+  the SetupIntent attaches it to the customer when the deposits are matched
+  (https://docs.stripe.com/payments/ach-direct-debit/set-up-payment).
+- A debit is a PaymentIntent with ``payment_method_types=["us_bank_account"]``,
+  confirmed at once (as saved cards are) with ``mandate_data`` for the first debit;
+  later debits use the active mandate, off session too. It stays ``processing`` until
+  the bank answers (``payment_intent.succeeded`` / ``payment_failed``); a return after
+  success is a dispute (``charge.dispute.created``)
+  (https://docs.stripe.com/payments/ach-direct-debit/accept-a-payment).
+
 See https://docs.stripe.com/payments/finalize-payments-on-the-server and
 https://docs.stripe.com/api/idempotent_requests.
 """
@@ -48,6 +67,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -63,7 +83,10 @@ META_PAYMENT_ID = "portal_payment_id"
 META_INVOICES = "portal_invoice_numbers"
 META_INVOICE_COUNT = "portal_invoice_count"
 META_VALUE_LIMIT = 500  # Stripe's limit on one metadata value
+META_STRIPE_CUSTOMER = "portal_stripe_customer"  # on a bank PaymentMethod not yet attached
 _EXPAND = ["payment_method", "latest_charge"]
+CARD = "card"
+US_BANK_ACCOUNT = "us_bank_account"
 
 
 class GatewayError(Exception):
@@ -102,6 +125,12 @@ class WebhookSignatureError(GatewayError):
     """A webhook whose signature or timestamp does not verify; refuse it."""
 
 
+class MicrodepositsRejected(GatewayError):
+    """Micro-deposits did not match, or too many attempts: ``code`` says which
+    (``payment_method_microdeposit_verification_amounts_mismatch``,
+    ``..._descriptor_code_mismatch``, ``..._attempts_exceeded``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StripeCustomer:
     id: str
@@ -122,8 +151,56 @@ class CardSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class BankAccountSummary:
+    """What may be shown of a bank account: never its number.
+
+    ``id`` is a source (``ba_``, linked with Plaid) or a PaymentMethod (``pm_``, numbers
+    typed in). ``status`` is the source's (``new``, ``verified``, ``verification_failed``,
+    ``errored``); a PaymentMethod has none at Stripe, and is attached to its customer
+    only once verified, so it is ``verified`` when attached, else ``new``.
+    """
+
+    id: str
+    bank_name: str | None
+    last4: str
+    routing_number: str | None
+    status: str
+    holder_name: str | None = None
+    holder_type: str | None = None  # company, individual
+    account_type: str | None = None  # checking, savings
+    fingerprint: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+
+@dataclass(frozen=True, slots=True)
+class MandateAcceptance:
+    """The payer's acceptance of the ACH debit authorization, as Stripe records it."""
+
+    accepted_at: datetime  # aware
+    ip_address: str
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class MicrodepositSetup:
+    """A SetupIntent verifying a bank account by micro-deposits."""
+
+    setup_intent_id: str
+    status: str  # requires_action while waiting; succeeded if no deposits were needed
+    payment_method_id: str | None
+    arrival_date: datetime | None = None
+    microdeposit_type: str | None = None  # amounts, descriptor_code
+    hosted_verification_url: str | None = None
+    mandate_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentError:
-    """Why the last attempt failed, e.g. ``card_declined`` / ``insufficient_funds``."""
+    """Why the last attempt failed: ``card_declined`` (with a ``decline_code``), or an ACH
+    failure code such as ``insufficient_funds``, ``account_closed``, ``no_account``."""
 
     code: str | None
     decline_code: str | None
@@ -144,11 +221,19 @@ class PaymentIntent:
     last_error: PaymentError | None = None
     card: CardSummary | None = None
     charge_id: str | None = None
+    payment_method_type: str | None = None  # card, us_bank_account
+    bank_account: BankAccountSummary | None = None
+    mandate_id: str | None = None
 
     @property
     def requires_action(self) -> bool:
-        """True when the payer must authenticate (3-D Secure) in the browser."""
+        """True when the payer must act: 3-D Secure, or (ACH) verify micro-deposits."""
         return self.status == "requires_action"
+
+    @property
+    def is_ach(self) -> bool:
+        """True for an ACH Direct Debit: ``processing`` for days, returnable after success."""
+        return self.payment_method_type == US_BANK_ACCOUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +242,9 @@ class SetupIntent:
     status: str
     client_secret: str | None
     customer_id: str | None
+    payment_method_id: str | None = None
+    mandate_id: str | None = None
+    last_error: PaymentError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,10 +374,7 @@ class StripeGateway:
             {"idempotency_key": idempotency_key} if idempotency_key else {})
         with _translated_errors():
             intent = self._client.v1.setup_intents.create(params, options)
-        data = intent.to_dict()
-        return SetupIntent(id=data["id"], status=data["status"],
-                           client_secret=data.get("client_secret"),
-                           customer_id=_id_of(data.get("customer")))
+        return _setup_intent(intent.to_dict())
 
     def list_saved_cards(self, customer: str) -> list[CardSummary]:
         """Return the cards saved for ``customer`` (at most 100: more is not a real case)."""
@@ -305,6 +390,134 @@ class StripeGateway:
             if _id_of(method.get("customer")) != customer:
                 raise NotFound(f"card {payment_method_id} is not saved for {customer}")
             self._client.v1.payment_methods.detach(payment_method_id)
+
+    # Bank accounts and ACH debits -----------------------------------------------------
+
+    def attach_bank_token(self, customer: str, token: str,
+                          idempotency_key: str) -> BankAccountSummary:
+        """Save a bank account token (``btok_``, minted by Plaid) on ``customer``.
+
+        Plaid verified the account, so the bank account comes back ``verified``; a
+        token is single use (``token_already_used``), and the same account twice is
+        ``bank_account_exists``.
+        """
+        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+        with _translated_errors():
+            source = self._client.v1.customers.payment_sources.create(
+                customer, {"source": token}, options)
+        return _bank_account(source.to_dict())
+
+    def create_bank_payment_method(self, customer: str, routing_number: str,
+                                   account_number: str, holder_name: str,
+                                   holder_type: str = "company",
+                                   account_type: str = "checking",
+                                   idempotency_key: str | None = None) -> BankAccountSummary:
+        """Create a ``us_bank_account`` PaymentMethod from numbers the payer typed in.
+
+        It is not attached yet: :meth:`start_microdeposits` verifies it and attaches it
+        to ``customer`` (named in its metadata until then, so only that customer can
+        remove it). A bad routing number is ``routing_number_invalid``. The key is
+        optional, as for :meth:`create_setup_intent`: an unused PaymentMethod is harmless.
+        """
+        params: dict[str, Any] = {
+            "type": US_BANK_ACCOUNT,
+            "us_bank_account": {"routing_number": routing_number,
+                                "account_number": account_number,
+                                "account_holder_type": holder_type,
+                                "account_type": account_type},
+            "billing_details": {"name": holder_name},  # required for ACH Direct Debit
+            "metadata": {META_STRIPE_CUSTOMER: customer},
+        }
+        options: stripe.RequestOptions = (
+            {"idempotency_key": idempotency_key} if idempotency_key else {})
+        with _translated_errors():
+            method = self._client.v1.payment_methods.create(params, options)
+        return _bank_account(method.to_dict())
+
+    def start_microdeposits(self, customer: str, payment_method: str,
+                            acceptance: MandateAcceptance,
+                            idempotency_key: str) -> MicrodepositSetup:
+        """Confirm a SetupIntent for ``payment_method`` with the payer's mandate acceptance:
+        Stripe sends micro-deposits (``requires_action``) unless it is verified already."""
+        params: dict[str, Any] = {
+            "customer": customer,
+            "payment_method": payment_method,
+            "payment_method_types": [US_BANK_ACCOUNT],
+            "payment_method_options": {US_BANK_ACCOUNT: {"verification_method":
+                                                         "microdeposits"}},
+            "mandate_data": _mandate_data(acceptance),
+            "usage": "off_session",  # later debits (autopay) run under this mandate
+            "confirm": True,
+        }
+        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+        with _translated_errors():
+            data = self._client.v1.setup_intents.create(params, options).to_dict()
+        action = (data.get("next_action") or {}).get("verify_with_microdeposits") or {}
+        arrival = action.get("arrival_date")
+        return MicrodepositSetup(
+            setup_intent_id=data["id"], status=data["status"],
+            payment_method_id=_id_of(data.get("payment_method")),
+            arrival_date=datetime.fromtimestamp(arrival, UTC) if arrival else None,
+            microdeposit_type=action.get("microdeposit_type"),
+            hosted_verification_url=action.get("hosted_verification_url"),
+            mandate_id=_id_of(data.get("mandate")))
+
+    def verify_microdeposits(self, setup_intent_id: str, amounts: Sequence[int] | None = None,
+                             descriptor_code: str | None = None) -> SetupIntent:
+        """Match the micro-deposits: their two amounts in cents, or the ``SM`` code.
+
+        A mismatch, or too many attempts, raises :class:`MicrodepositsRejected`.
+        """
+        if (amounts is None) == (descriptor_code is None):
+            raise ValueError("give either the two amounts or the descriptor code")
+        params: dict[str, Any] = ({"amounts": [int(a) for a in amounts]} if amounts is not None
+                                  else {"descriptor_code": descriptor_code})
+        with _translated_errors():
+            intent = self._client.v1.setup_intents.verify_microdeposits(setup_intent_id, params)
+        return _setup_intent(intent.to_dict())
+
+    def create_ach_payment_intent(self, amount_minor: int, currency: str, customer: str,
+                                  payment_method: str, acceptance: MandateAcceptance | None,
+                                  payment_id: int | str, invoice_numbers: Sequence[str],
+                                  idempotency_key: str, off_session: bool = False,
+                                  ) -> PaymentIntent:
+        """Debit a verified bank account (``ba_`` or ``pm_``): ``processing`` until the bank
+        answers. ``acceptance`` is required for the first debit; later ones (autopay
+        with ``off_session``) run under the mandate it made."""
+        params = _payment_intent_params(amount_minor, currency, customer, payment_id,
+                                        invoice_numbers, payment_method, off_session,
+                                        save_card=False, method_type=US_BANK_ACCOUNT)
+        if acceptance is not None:
+            params["mandate_data"] = _mandate_data(acceptance)
+        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+        with _translated_errors():
+            intent = self._client.v1.payment_intents.create(params, options)
+        return _payment_intent(intent.to_dict())
+
+    def list_bank_accounts(self, customer: str) -> list[BankAccountSummary]:
+        """Return ``customer``'s bank accounts: linked ones (sources), then typed-in ones."""
+        with _translated_errors():
+            sources = self._client.v1.customers.payment_sources.list(
+                customer, {"object": "bank_account", "limit": 100}).to_dict()
+            methods = self._client.v1.payment_methods.list(
+                {"customer": customer, "type": US_BANK_ACCOUNT, "limit": 100}).to_dict()
+        return [_bank_account(item) for item in
+                [*sources.get("data", []), *methods.get("data", [])]]
+
+    def detach_bank_account(self, customer: str, bank_account_id: str) -> None:
+        """Remove a bank account (source or PaymentMethod) if it is ``customer``'s, else
+        :class:`NotFound`."""
+        with _translated_errors():
+            if bank_account_id.startswith("ba_"):
+                self._client.v1.customers.payment_sources.delete(customer, bank_account_id)
+                return
+            method = self._client.v1.payment_methods.retrieve(bank_account_id).to_dict()
+            owner = _id_of(method.get("customer")) or (
+                (method.get("metadata") or {}).get(META_STRIPE_CUSTOMER))
+            if method.get("type") != US_BANK_ACCOUNT or owner != customer:
+                raise NotFound(f"bank account {bank_account_id} is not {customer}'s")
+            if method.get("customer"):
+                self._client.v1.payment_methods.detach(bank_account_id)
 
     # Webhooks --------------------------------------------------------------------------
 
@@ -341,7 +554,7 @@ def js_url_for(config: Config) -> str:
 def _payment_intent_params(amount_minor: int, currency: str, customer: str,
                            payment_id: int | str, invoice_numbers: Sequence[str],
                            payment_method: str | None, off_session: bool,
-                           save_card: bool) -> dict[str, Any]:
+                           save_card: bool, method_type: str = CARD) -> dict[str, Any]:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor <= 0:
         raise ValueError(f"amount must be a positive whole number of minor units, "
                          f"not {amount_minor!r}")
@@ -351,7 +564,7 @@ def _payment_intent_params(amount_minor: int, currency: str, customer: str,
         "amount": amount_minor,
         "currency": currency.lower(),
         "customer": customer,
-        "payment_method_types": ["card"],
+        "payment_method_types": [method_type],
         "metadata": _payment_metadata(payment_id, invoice_numbers),
         "expand": _EXPAND,
     }
@@ -362,6 +575,16 @@ def _payment_intent_params(amount_minor: int, currency: str, customer: str,
         if off_session:
             params["off_session"] = True
     return params
+
+
+def _mandate_data(acceptance: MandateAcceptance) -> dict[str, Any]:
+    """The payer's online acceptance (https://docs.stripe.com/api/payment_intents/create
+    #create_payment_intent-mandate_data)."""
+    if acceptance.accepted_at.tzinfo is None:
+        raise ValueError("accepted_at must be an aware datetime")
+    return {"customer_acceptance": {
+        "type": "online", "accepted_at": int(acceptance.accepted_at.timestamp()),
+        "online": {"ip_address": acceptance.ip_address, "user_agent": acceptance.user_agent}}}
 
 
 def _payment_metadata(payment_id: int | str, invoice_numbers: Sequence[str]) -> dict[str, str]:
@@ -398,6 +621,42 @@ def _card(method: dict[str, Any]) -> CardSummary:
                        exp_year=card.get("exp_year"))
 
 
+def _bank_account(data: dict[str, Any]) -> BankAccountSummary:
+    """A bank account source (``object=bank_account``) or a us_bank_account PaymentMethod."""
+    if data.get("object") == "bank_account":
+        return BankAccountSummary(
+            id=data["id"], bank_name=data.get("bank_name"), last4=str(data.get("last4", "")),
+            routing_number=data.get("routing_number"), status=str(data.get("status") or "new"),
+            holder_name=data.get("account_holder_name"),
+            holder_type=data.get("account_holder_type"),
+            account_type=data.get("account_type"), fingerprint=data.get("fingerprint"))
+    bank = data.get(US_BANK_ACCOUNT) or {}
+    return BankAccountSummary(
+        id=data["id"], bank_name=bank.get("bank_name"), last4=str(bank.get("last4", "")),
+        routing_number=bank.get("routing_number"),
+        status="verified" if data.get("customer") else "new",
+        holder_name=(data.get("billing_details") or {}).get("name"),
+        holder_type=bank.get("account_holder_type"), account_type=bank.get("account_type"),
+        fingerprint=bank.get("fingerprint"))
+
+
+def _method_type(method: Any) -> str | None:
+    """``card`` or ``us_bank_account`` of an expanded payment method (a ``ba_`` source
+    stands in for a us_bank_account PaymentMethod)."""
+    if not isinstance(method, dict):
+        return None
+    return US_BANK_ACCOUNT if method.get("object") == "bank_account" else method.get("type")
+
+
+def _setup_intent(data: dict[str, Any]) -> SetupIntent:
+    return SetupIntent(id=data["id"], status=data["status"],
+                       client_secret=data.get("client_secret"),
+                       customer_id=_id_of(data.get("customer")),
+                       payment_method_id=_id_of(data.get("payment_method")),
+                       mandate_id=_id_of(data.get("mandate")),
+                       last_error=_payment_error(data.get("last_setup_error")))
+
+
 def _payment_error(error: dict[str, Any] | None) -> PaymentError | None:
     if not error:
         return None
@@ -408,8 +667,11 @@ def _payment_error(error: dict[str, Any] | None) -> PaymentError | None:
 def _payment_intent(data: dict[str, Any]) -> PaymentIntent:
     metadata = data.get("metadata") or {}
     error = data.get("last_payment_error") or {}
-    # After a decline Stripe clears payment_method; the error names the card that failed.
+    # After a decline Stripe clears payment_method; the error names the one that failed.
     method = data.get("payment_method") or error.get("payment_method")
+    charge = data.get("latest_charge")
+    details = (charge.get("payment_method_details") or {}) if isinstance(charge, dict) else {}
+    kind = _method_type(method) or details.get("type") or error.get("payment_method_type")
     invoices = metadata.get(META_INVOICES) or ""
     return PaymentIntent(
         id=data["id"],
@@ -422,12 +684,18 @@ def _payment_intent(data: dict[str, Any]) -> PaymentIntent:
         payment_id=metadata.get(META_PAYMENT_ID),
         invoice_numbers=tuple(n for n in invoices.split(",") if n),
         last_error=_payment_error(error),
-        card=_card(method) if isinstance(method, dict) and method.get("type") == "card" else None,
-        charge_id=_id_of(data.get("latest_charge")),
+        card=_card(method) if kind == CARD and isinstance(method, dict) else None,
+        charge_id=_id_of(charge),
+        payment_method_type=kind,
+        bank_account=(_bank_account(method) if kind == US_BANK_ACCOUNT
+                      and isinstance(method, dict) else None),
+        mandate_id=(details.get(US_BANK_ACCOUNT) or {}).get("mandate"),
     )
 
 
 # Errors --------------------------------------------------------------------------------
+
+_MICRODEPOSIT_ERRORS = "payment_method_microdeposit_verification_"
 
 
 def _error_body(error: stripe.StripeError) -> dict[str, Any]:
@@ -456,5 +724,8 @@ def _translated_errors(card_errors: bool = True) -> Iterator[None]:
     except stripe.StripeError as error:
         body = _error_body(error)
         message = str(body.get("message") or error.user_message or error)
-        kind = NotFound if error.http_status == 404 else GatewayError
-        raise kind(message, code=body.get("code"), http_status=error.http_status) from error
+        code = body.get("code")
+        kind = (NotFound if error.http_status == 404
+                else MicrodepositsRejected if str(code).startswith(_MICRODEPOSIT_ERRORS)
+                else GatewayError)
+        raise kind(message, code=code, http_status=error.http_status) from error
