@@ -6,7 +6,7 @@ from alembic import context
 
 import portal.models  # noqa: F401  (registers every table on Base.metadata)
 from portal.config import Config
-from portal.db import Base, make_engine
+from portal.db import Base, autogenerate_includes, make_engine
 
 config = context.config
 url = config.attributes.get("database_url") or Config.from_env().with_defaults().database_url
@@ -14,7 +14,8 @@ url = config.attributes.get("database_url") or Config.from_env().with_defaults()
 
 def run_migrations_offline() -> None:
     context.configure(url=url, target_metadata=Base.metadata, literal_binds=True,
-                      render_as_batch=url.startswith("sqlite"))
+                      render_as_batch=url.startswith("sqlite"),
+                      include_object=autogenerate_includes)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -23,7 +24,8 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=Base.metadata,
-                          render_as_batch=url.startswith("sqlite"))
+                          render_as_batch=url.startswith("sqlite"),
+                          include_object=autogenerate_includes)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -27,7 +27,9 @@ from decimal import Decimal
 
 from sqlalchemy import DateTime, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Execution option of the engine read-only units of work use (see the module docstring).
@@ -93,6 +95,55 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class folded(FunctionElement):
+    """``lower(column)``, compared byte by byte: the key of a case-blind prefix search.
+
+    A prefix search as a range on it (``>= 'po-12' AND < 'po-13'``) is an index
+    range scan on both databases, where ``lower(x) LIKE 'po-12%'`` is a full scan.
+    The range is right only in byte order: SQLite compares text that way
+    (``BINARY``); PostgreSQL needs ``COLLATE "C"`` (its default collation may sort
+    '-' as if it were not there). Indexes on it (migration 0011) use the same SQL.
+    """
+
+    type = String()
+    name = "folded"
+    inherit_cache = True
+
+
+@compiles(folded)
+def _folded(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "postgresql")
+def _folded_postgresql(element, compiler, **kw):
+    return f'(lower({compiler.process(element.clauses, **kw)}) COLLATE "C")'
+
+
+def prefix_range(prefix: str) -> tuple[str, str | None]:
+    """Return the bounds of the texts starting with ``prefix``, lowercased, in byte order:
+    at least the first, below the second (None: no upper bound)."""
+    low = prefix.lower()
+    for end in range(len(low) - 1, -1, -1):
+        after = ord(low[end]) + 1
+        if 0xD800 <= after <= 0xDFFF:  # surrogates are not characters: skip them
+            after = 0xE000
+        if after <= 0x10FFFF:
+            return low, low[:end] + chr(after)
+    return low, None
+
+
+# Indexes on expressions (above): Alembic's autogenerate cannot compare the SQL a
+# database reflects for them with the model's, so it leaves them to the migrations.
+EXPRESSION_INDEXES = frozenset({"ix_ar_invoices_customer_number_folded",
+                                "ix_ar_invoices_customer_po_folded"})
+
+
+def autogenerate_includes(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's ``include_object``: everything but :data:`EXPRESSION_INDEXES`."""
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)
 
 
 class Base(DeclarativeBase):

@@ -73,6 +73,11 @@ def amount_input(minor: int, currency: str) -> str:
                           locale=str(get_locale() or "en"))
 
 
+def number(value: int) -> str:
+    """Format a count for the current locale ("1,000", "1 000", "1.000")."""
+    return format_decimal(value, locale=str(get_locale() or "en"))
+
+
 def date(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
     """Format a date for the current locale."""
     if value is None:
@@ -123,6 +128,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
+    app.jinja_env.filters["number"] = number
     app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["amount_input"] = amount_input
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, ExactDecimal, UTCDateTime
+from portal.db import Base, ExactDecimal, UTCDateTime, folded
 
 # BigInteger ids and amounts; SQLite needs plain INTEGER for its rowid alias.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -131,6 +131,12 @@ class Invoice(Base):
     def available_minor(self) -> int:
         """What another payment may still take: balance less reservations."""
         return max(self.balance_minor - self.reserved_minor, 0)
+
+
+
+# Search by invoice or PO number prefix, case-blind (portal.db.folded, migration 0011).
+Index("ix_ar_invoices_customer_number_folded", Invoice.customer_id, folded(Invoice.number))
+Index("ix_ar_invoices_customer_po_folded", Invoice.customer_id, folded(Invoice.po_number))
 
 
 class InvoiceLine(Base):

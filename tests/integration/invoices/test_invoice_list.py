@@ -181,3 +181,16 @@ def test_what_matches_a_tab_is_the_same_from_the_summary_as_counted(book, args, 
         assert derived is None
     else:
         assert derived == counted and counted.count > 0
+
+
+def test_a_broad_filter_counts_up_to_the_cap(book, signed_in, monkeypatch):
+    # Counting every match of any filter would cost as much as the customer has invoices:
+    # past the cap the list says "more than", and offers no "select all".
+    monkeypatch.setattr(queries, "COUNT_CAP", 5)
+    page = signed_in().client.get("/invoices?status=all").get_data(as_text=True)
+    assert "More than 5 invoices match" in page
+    assert 'id="select-all-matching"' not in page
+    assert len(numbers(page)) == 13  # the list itself is whole
+
+    page = signed_in().client.get("/invoices?status=all&q=A-20").get_data(as_text=True)
+    assert "4 invoices match" in page and "More than" not in page
