@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime
@@ -56,6 +56,9 @@ class Vendor(Base):
     discount_base: Mapped[str] = mapped_column(String(16), default="total")
     prorate_partial_discounts: Mapped[bool] = mapped_column(Boolean, default=False)
     short_pay_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # Whether payers (not only account admins) may add and remove bank accounts for ACH.
+    payers_manage_bank_accounts: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow,
                                                     onupdate=_utcnow)
