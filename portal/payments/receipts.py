@@ -24,14 +24,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from flask import after_this_request, current_app, has_request_context
+from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal import tasks
 from portal.accounts.models import User
-from portal.core.request_db import close_request_uow, database
+from portal.core import after_commit
+from portal.core.request_db import database
 from portal.documents import render
 from portal.documents.content import BillTo, Letterhead
 from portal.documents.queries import bill_to
@@ -45,7 +46,6 @@ from portal.vendor.services import get_vendor
 log = logging.getLogger("portal.payments.receipts")
 
 # session.info key: payments whose receipt goes out when the session's transaction commits.
-_PENDING = "portal.receipts.pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,48 +205,7 @@ def send_receipt(session: Session, payment_id: int) -> None:
     Call it in the transaction that settles the payment: the receipt is queued when
     that transaction commits, and forgotten if it rolls back.
     """
-    pending = session.info.setdefault(_PENDING, [])
-    if payment_id not in pending:
-        pending.append(payment_id)
-
-
-def _enqueue(payment_ids: list[int]) -> None:
-    for payment_id in payment_ids:
-        try:
-            tasks.enqueue("send_receipt", payment_id=payment_id)
-        except Exception:
-            # The payment is settled and committed whatever happens to its e-mail;
-            # a receipt that cannot go out is logged, never turned into an error.
-            log.exception("the receipt of payment %s was not sent", payment_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the real commit is still to come
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    if has_request_context():
-        # Not inside the commit: the request's own session may be the one committing,
-        # and the e-mail's templates read the vendor through it. Once the view returns.
-        @after_this_request
-        def _send(response):
-            # The view is done: end its transaction first, or on SQLite its write
-            # lock would keep the receipt's own session waiting.
-            close_request_uow()
-            _enqueue(pending)
-            return response
-    else:
-        _enqueue(pending)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    # The outermost transaction ended without a commit (a commit took the list
-    # already): those receipts are for payments that did not settle after all.
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)
+    after_commit.enqueue(session, "send_receipt", payment_id=payment_id)
 
 
 @tasks.task("send_receipt")
