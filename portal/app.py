@@ -47,14 +47,14 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.core import views as core_views
     from portal.documents import views as documents_views
     from portal.invoices import views as invoices_views
+    from portal.payments import bank_views, saved_cards
     from portal.payments import history_views as payment_history_views
-    from portal.payments import saved_cards
     from portal.payments import views as checkout_views
     from portal.staff import views as staff_views
 
     for blueprint in (core_views.bp, accounts_views.bp, invoices_views.bp, staff_views.bp,
                       documents_views.bp, checkout_views.bp, payment_history_views.bp,
-                      saved_cards.bp):
+                      saved_cards.bp, bank_views.bp):
         app.register_blueprint(blueprint)
     security.csrf.exempt(core_views.bp)  # machine endpoints; webhooks verify signatures
 

@@ -3,7 +3,8 @@
 DESIGN.md's contract: prints one ``sign in: EMAIL PASSWORD`` line per demo
 user and one ``invoice link: URL`` line (whatever the registered hooks of
 :mod:`portal.demo.hooks` return), then serves on http://127.0.0.1:5000 — with
-a local Stripe when no Stripe keys are set (:mod:`portal.demo.local_stripe`).
+a local Stripe when no Stripe keys are set (:mod:`portal.demo.local_stripe`) and a
+local Plaid when no Plaid keys are (:mod:`portal.demo.local_plaid`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 from portal.config import Config
-from portal.demo import local_stripe, services
+from portal.demo import local_plaid, local_stripe, services
 
 
 def _browser_host(host: str) -> str:
@@ -60,10 +61,15 @@ def demo_command(host: str, port: int, no_serve: bool, reset: bool) -> None:
     stripe = local_stripe.start_for_demo(app, base_url)
     if stripe is not None:
         click.echo(local_stripe.describe(stripe))
+    plaid = local_plaid.start_for_demo(app)  # after Stripe: it mints tokens with the demo's
+    if plaid is not None:
+        click.echo(local_plaid.describe(plaid))
     click.echo(f"serving on {base_url} (Ctrl+C to stop)")
     try:
         # Flask's app.run() does nothing under the flask CLI, so call werkzeug directly.
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
+        if plaid is not None:
+            plaid.stop()
         if stripe is not None:
             stripe.stop()

@@ -34,6 +34,8 @@ from portal.payments.bank_models import AchAuthorization, BankAccount
 from portal.vendor.models import Vendor
 
 VERSION = "ach-2026-12-01"
+# What the authorization tells the payer a debit takes, and "expected by" counts.
+BUSINESS_DAYS = 4
 SETUP = "setup"
 DEBIT = "debit"
 
@@ -56,10 +58,14 @@ def _account(bank: BankAccount) -> str:
 
 
 def _revoke(vendor: Vendor) -> str:
-    contact = vendor.support_email or vendor.support_phone or vendor.name
-    return _("You may revoke this authorization by writing to %(vendor)s at %(contact)s at "
-             "least 3 business days before the debit date; you may not revoke it for a "
-             "debit already sent to your bank.", vendor=vendor.name, contact=contact)
+    contact = vendor.support_email or vendor.support_phone
+    if contact:
+        return _("You may revoke this authorization by writing to %(vendor)s at %(contact)s "
+                 "at least 3 business days before the debit date; you may not revoke it for "
+                 "a debit already sent to your bank.", vendor=vendor.name, contact=contact)
+    return _("You may revoke this authorization by writing to %(vendor)s at least 3 business "
+             "days before the debit date; you may not revoke it for a debit already sent to "
+             "your bank.", vendor=vendor.name)
 
 
 def debit_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccount,
@@ -72,7 +78,7 @@ def debit_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccou
           "to reverse it as the ACH rules allow.",
           name=payer.name, email=payer.email, customer=customer_name, vendor=vendor.name,
           amount=money(amount_minor, currency), account=_account(bank), date=date(on, "long")),
-        _("The debit usually takes 4 business days to complete."),
+        _("The debit usually takes %(days)d business days to complete.", days=BUSINESS_DAYS),
         _revoke(vendor)))
 
 
@@ -86,6 +92,17 @@ def setup_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccou
           name=payer.name, email=payer.email, customer=customer_name, vendor=vendor.name,
           account=_account(bank)),
         _revoke(vendor)))
+
+
+def expected_by(started: dt.date, business_days: int = BUSINESS_DAYS) -> dt.date:
+    """When a debit started on ``started`` should have settled: ``business_days`` weekdays
+    later (bank holidays are not counted out: the date is an estimate, said as one)."""
+    day = started
+    while business_days:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            business_days -= 1
+    return day
 
 
 def record(session, *, kind: str, customer_id: int, bank: BankAccount, payer: Payer,

@@ -36,6 +36,7 @@ DEFAULT_SHORT_PAY_REASONS: tuple[dict[str, str], ...] = (
 EDITABLE_FIELDS = frozenset({
     "name", "legal_name", "logo_path", "remit_to", "support_email", "support_phone",
     "website", "timezone", "discount_base", "prorate_partial_discounts", "short_pay_reasons",
+    "payers_manage_bank_accounts",
 })
 
 
@@ -87,9 +88,9 @@ def _checked(name: str, value: object) -> object:
         if value not in DISCOUNT_BASES:
             raise VendorError(f"discount base must be one of {', '.join(DISCOUNT_BASES)}")
         return value
-    if name == "prorate_partial_discounts":
+    if name in ("prorate_partial_discounts", "payers_manage_bank_accounts"):
         if not isinstance(value, bool):
-            raise VendorError("prorate_partial_discounts must be true or false")
+            raise VendorError(f"{name} must be true or false")
         return value
     if name == "short_pay_reasons":
         return _short_pay_reasons(value)

@@ -17,6 +17,7 @@ from portal.accounts import services
 from portal.accounts.audit import Origin
 from portal.ledger.models import Payment
 from portal.ledger.payments import AllocationInput
+from portal.payments.bank_models import BankAccount
 from tests import builders, pdf
 
 # Routes anyone may reach without signing in; they show no customer data.
@@ -45,6 +46,11 @@ def victim(world, app):
             reference="ACME-CHK-SECRET", idempotency_key="acme-check",
             allocations=[AllocationInput(invoice.id, 1_234_56)])
         payment_id = s.scalar(select(Payment.id).where(Payment.reference == "ACME-CHK-SECRET"))
+        bank = BankAccount(customer_id=acme.id, stripe_id="ba_acme_secret", source="manual",
+                           status="pending_verification", bank_name="ACME SECRET BANK",
+                           last4="9876", account_type="checking", setup_intent_id="seti_acme")
+        s.add(bank)
+        s.flush()
         uow.commit()
     values = {
         "user_id": world.ids["acme_payer"],
@@ -55,10 +61,11 @@ def victim(world, app):
         # A saved card's id (this app has no Stripe: the refusal with a real saved card of
         # Acme's is in tests/integration/checkout/test_cards_and_csp.py).
         "payment_method": "pm_acme_secret_card",
+        "bank_account_id": bank.id,
     }
     secrets = ["Acme Corp", "C-ACME", "ACME-SECRET-0001", "9,876,543.21", "987654321",
                "payer@acme.example", "admin@acme.example", "secret.hire@acme.example",
-               "ACME-CHK-SECRET", "1,234.56"]
+               "ACME-CHK-SECRET", "1,234.56", "ACME SECRET BANK"]
     return values, secrets
 
 
