@@ -24,6 +24,7 @@ from portal.ledger.models import (
     Reservation,
 )
 from portal.money import Money
+from portal.payments import ach_authorization
 
 # Entry kinds shown as "payments and credits"; adjustments change the total instead.
 APPLIED_KINDS = ("payment_settled", "payment_reversed", "credit_memo_issued", "credit_applied",
@@ -101,6 +102,11 @@ class InProgress:
     method: str
     status: str
     started: dt.date
+
+    @property
+    def expected(self) -> dt.date | None:
+        """When a bank debit should have settled (an estimate); None for other methods."""
+        return ach_authorization.expected_by(self.started) if self.method == "ach" else None
 
 
 def in_progress(session: Session, invoice: Invoice, zone: dt.tzinfo) -> list[InProgress]:

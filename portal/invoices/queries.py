@@ -26,8 +26,9 @@ from portal.db import folded, prefix_range
 from portal.invoices import open_totals, services
 from portal.invoices.forms import InvoiceFilter, ListParams
 from portal.ledger import customer_credit
-from portal.ledger.models import Customer, Invoice
+from portal.ledger.models import Customer, Invoice, Payment, Reservation
 from portal.money import Money, minor_exponent
+from portal.payments import ach_authorization
 from portal.vendor.models import Vendor
 
 _SORT_KEYS: dict[str, tuple] = {
@@ -159,6 +160,7 @@ class Listed:
     invoice: Invoice
     state: services.InvoiceState
     offer: services.DiscountOffer | None
+    processing_until: dt.date | None = None  # a bank debit holds it: expected by then
 
     @property
     def exponent(self) -> int:
@@ -189,13 +191,33 @@ def invoice_page(session: Session, customer_id: int, params: ListParams, today: 
     if backwards:
         invoices.reverse()
     has_next, has_prev = (True, more) if backwards else (more, key is not None)
+    until = _bank_debits_until(session, [inv.id for inv in invoices if inv.reserved_minor > 0],
+                               vendor)
     page = Page([Listed(inv, services.invoice_state(inv, today),
-                        services.discount_offer(inv, vendor, today)) for inv in invoices])
+                        services.discount_offer(inv, vendor, today), until.get(inv.id))
+                 for inv in invoices])
     if invoices and has_next:
         page.next_cursor = encode_cursor(params.sort, key_of(params.sort, invoices[-1]))
     if invoices and has_prev:
         page.prev_cursor = encode_cursor(params.sort, key_of(params.sort, invoices[0]))
     return page
+
+
+def _bank_debits_until(session: Session, invoice_ids: list[int],
+                       vendor: Vendor) -> dict[int, dt.date]:
+    """When the bank debits holding these invoices should have settled (the latest, each)."""
+    if not invoice_ids:
+        return {}
+    zone = vendor.zone
+    until: dict[int, dt.date] = {}
+    for invoice_id, started in session.execute(
+            select(Reservation.invoice_id, Reservation.created_at)
+            .join(Payment, Payment.id == Reservation.payment_id)
+            .where(Reservation.invoice_id.in_(invoice_ids), Reservation.released_at.is_(None),
+                   Payment.method == "ach")):
+        expected = ach_authorization.expected_by(started.astimezone(zone).date())
+        until[invoice_id] = max(expected, until.get(invoice_id, expected))
+    return until
 
 
 @dataclass(slots=True)

@@ -48,7 +48,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import ledger
-from portal.gateways.stripe import CardDeclined, GatewayError, PaymentIntent, StripeGateway
+from portal.gateways.stripe import (
+    CardDeclined,
+    GatewayError,
+    MandateAcceptance,
+    PaymentIntent,
+    StripeGateway,
+)
 from portal.i18n import money
 from portal.ledger import accounts, store
 from portal.ledger.models import (
@@ -59,13 +65,17 @@ from portal.ledger.models import (
     Payment,
     utcnow,
 )
-from portal.payments import cards, credit_plan, settlement
+from portal.payments import ach_authorization, cards, credit_plan, settlement
+from portal.payments.bank_models import AchAuthorization, BankAccount
 from portal.payments.checkout import Quote
 from portal.payments.history import failure_words
 from portal.payments.models import CardPayment
+from portal.vendor.models import Vendor
 
 log = logging.getLogger("portal.payments.card_checkout")
 
+# ACH debits are in US dollars only.
+ACH_CURRENCY = "USD"
 # Stripe keeps idempotency keys for 24 hours; repeat a creation only well within that.
 REPEAT_WITHIN = dt.timedelta(hours=23)
 
@@ -90,6 +100,15 @@ class CardChoice:
     payment_method: str
     save: bool = False
     saved: bool = False  # one of the account's saved cards
+
+
+@dataclass(frozen=True, slots=True)
+class BankChoice:
+    """The bank account to debit (ACH) and the authorization the payer accepted for it."""
+
+    bank: BankAccount
+    payer: ach_authorization.Payer
+    today: dt.date  # the vendor's, named in the authorization as the debit date
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +143,12 @@ def saved_card_ids(gateway: StripeGateway, stripe_customer_id: str) -> set[str]:
 
 def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_minor: int | None,
           checkout_key: str, card: CardChoice | None, payer_name: str | None,
-          payer_email: str | None) -> Started:
-    """Step 2: apply credit and start the card payment; raise CheckoutRefused, writing nothing.
+          payer_email: str | None, bank: BankChoice | None = None,
+          vendor: Vendor | None = None) -> Started:
+    """Step 2: apply credit and start the payment; raise CheckoutRefused, writing nothing.
+
+    By card (``card``) or by ACH debit (``bank``, with ``vendor`` for the
+    authorization's text, which is recorded with the payment it authorizes).
 
     The caller commits. ``quote`` must have been computed in this session.
     """
@@ -146,8 +169,11 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
         raise CheckoutRefused(_(
             "The total is now %(amount)s. Nothing has been paid yet: check the amounts and "
             "pay again.", amount=money(quote.charge_minor, quote.currency)))
-    if quote.charge_minor > 0 and card is None:
+    if quote.charge_minor > 0 and card is None and bank is None:
         raise CheckoutRefused(_("Choose a saved card or enter a card to pay with."))
+    if quote.charge_minor > 0 and bank is not None and quote.currency != ACH_CURRENCY:
+        raise CheckoutRefused(_("Bank debits (ACH) are in US dollars only. Pay these "
+                                "invoices by card."))
     if quote.credit_minor:
         # One checkout at a time promises the account's credit (credit_plan).
         store.lock_customer(session, customer_id)
@@ -159,7 +185,8 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
         return Started(None, _apply_credit(session, customer_id, quote, checkout_key), 0)
     try:
         payment = ledger.start_payment(
-            session, customer_id=customer_id, currency=quote.currency, method="card",
+            session, customer_id=customer_id, currency=quote.currency,
+            method="ach" if bank is not None else "card",
             amount_minor=quote.charge_minor, allocations=quote.allocations(),
             created_by=payer_email, payer_name=payer_name, payer_email=payer_email)
     except ledger.LedgerError as error:
@@ -169,9 +196,17 @@ def begin(session: Session, *, customer_id: int, quote: Quote, shown_charge_mino
         raise CheckoutRefused(_taken_meanwhile(quote)) from error
     # Credit beside the card is applied when the card payment settles, not before.
     credit = credit_plan.promise(session, payment.id, quote)
+    if bank is not None:
+        text = ach_authorization.debit_text(
+            vendor, session.get(Customer, customer_id).name, bank.payer, bank.bank,
+            payment.amount_minor, payment.currency, bank.today)
+        ach_authorization.record(
+            session, kind=ach_authorization.DEBIT, customer_id=customer_id, bank=bank.bank,
+            payer=bank.payer, text=text, accepted_at=utcnow(), payment_id=payment.id,
+            amount_minor=payment.amount_minor, currency=payment.currency)
     session.add(CardPayment(payment_id=payment.id, checkout_key=checkout_key,
-                            payment_method_id=card.payment_method, save_card=card.save,
-                            credit_minor=credit))
+                            payment_method_id=bank.bank.stripe_id if bank else card.payment_method,
+                            save_card=bool(card and card.save), credit_minor=credit))
     session.flush()
     return Started(payment.id, credit, payment.amount_minor)
 
@@ -234,14 +269,21 @@ class Charge:
     payment_method: str
     save_card: bool
     invoice_numbers: tuple[str, ...]
+    # An ACH debit: the payer's acceptance of its authorization, for the mandate.
+    acceptance: MandateAcceptance | None = None
 
     @classmethod
     def of(cls, session: Session, payment_id: int, stripe_customer_id: str) -> Charge:
         payment = session.get(Payment, payment_id)
         card = session.get(CardPayment, payment_id)
+        acceptance = None
+        if payment.method == "ach":
+            authorization = session.scalars(select(AchAuthorization).where(
+                AchAuthorization.payment_id == payment.id)).one()
+            acceptance = ach_authorization.acceptance(authorization)
         return cls(payment.id, payment.amount_minor, payment.currency, stripe_customer_id,
                    card.payment_method_id, card.save_card,
-                   tuple(r.invoice.number for r in payment.reservations))
+                   tuple(r.invoice.number for r in payment.reservations), acceptance)
 
 
 def charge(gateway: StripeGateway, order: Charge) -> PaymentIntent:
@@ -249,6 +291,12 @@ def charge(gateway: StripeGateway, order: Charge) -> PaymentIntent:
 
     Call it with no transaction open: it waits on Stripe.
     """
+    if order.acceptance is not None:
+        return gateway.create_ach_payment_intent(
+            order.amount_minor, order.currency, order.stripe_customer_id,
+            payment_method=order.payment_method, acceptance=order.acceptance,
+            payment_id=order.payment_id, invoice_numbers=order.invoice_numbers,
+            idempotency_key=idempotency_key(order.payment_id))
     return gateway.create_payment_intent(
         order.amount_minor, order.currency, order.stripe_customer_id,
         payment_id=order.payment_id, invoice_numbers=order.invoice_numbers,

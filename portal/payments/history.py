@@ -281,8 +281,9 @@ def payers(session: Session, payments: Iterable[Payment]) -> dict[int, str | Non
 
 def cards_of(session: Session, payments: Iterable[Payment]) -> dict[int, tuple[str | None,
                                                                                str | None]]:
-    """Return the brand and last four digits of each card payment the portal knows them of."""
-    ids = [p.id for p in payments if p.method == "card"]
+    """Return the brand and last four digits of each card payment the portal knows them of
+    (for an ACH debit, the bank account's last four)."""
+    ids = [p.id for p in payments if p.method in ("card", "ach")]
     if not ids:
         return {}
     return {row.payment_id: (row.brand, row.last4) for row in session.execute(

@@ -70,7 +70,7 @@ from portal.gateways.stripe import PaymentIntent, StripeGateway
 from portal.ledger import store
 from portal.ledger.models import UNSETTLED_STATUSES, Payment, utcnow
 from portal.money import Money
-from portal.payments import credit_plan, receipts
+from portal.payments import ach_notices, credit_plan, receipts
 from portal.payments.models import CardPayment
 
 log = logging.getLogger("portal.payments.settlement")
@@ -194,9 +194,16 @@ def apply_dispute(session: Session, payment: Payment, dispute: Dispute) -> Charg
         _flag(session, payment, "payment.dispute_unsettled",
               f"Stripe dispute {dispute.id} on a payment that is {payment.status}")
         return outcome
-    posted = ledger.reverse_payment(
-        session, payment.id, code="chargeback",
-        reason=f"card chargeback, Stripe dispute {dispute.id} ({dispute.reason})")
+    if payment.method == "ach":
+        # A debit taken back by the payer's bank after it succeeded (Stripe: a dispute).
+        code = ach_notices.return_code(dispute.reason) or "ach_return"
+        reason = f"ACH return {code} after success, Stripe dispute {dispute.id}"
+    else:
+        code, reason = "chargeback", f"card chargeback, Stripe dispute {dispute.id} " \
+                                     f"({dispute.reason})"
+    posted = ledger.reverse_payment(session, payment.id, code=code, reason=reason)
+    if posted.created and payment.method == "ach":
+        ach_notices.notify(session, payment.id, ach_notices.RETURNED)
     return Chargeback(payment, dispute, posted.created, outcome.invoice_numbers)
 
 
@@ -239,6 +246,10 @@ def _failed(session: Session, payment: Payment, intent: PaymentIntent) -> Settle
     error = intent.last_error
     code = (error.decline_code or error.code) if error else None
     message = error.message[:500] if error else None
+    if payment.method == "ach" and status == FAILED:
+        # The bank refused the debit: its return code, and the payer is told what to do.
+        code = ach_notices.return_code(code)
+        ach_notices.notify(session, payment.id, ach_notices.FAILED)
     ledger.fail_payment(session, payment.id, status=status, code=code, message=message)
     return Settlement(payment, status)
 
@@ -285,6 +296,8 @@ def _remember_card(session: Session, payment: Payment, intent: PaymentIntent) ->
     if intent.card is not None:
         card.brand = intent.card.brand or card.brand
         card.last4 = intent.card.last4 or card.last4
+    elif intent.bank_account is not None:  # an ACH debit: the bank account's last four
+        card.last4 = intent.bank_account.last4 or card.last4
 
 
 def _flag(session: Session, payment: Payment, action: str, detail: str) -> None:

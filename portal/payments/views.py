@@ -40,13 +40,14 @@ from portal.gateways.stripe import (
     GatewayError,
     StripeGateway,
 )
-from portal.i18n import money, parse_amount
+from portal.i18n import date, money, parse_amount
 from portal.invoices import selection
 from portal.invoices.forms import amount_example
-from portal.ledger.models import Payment
+from portal.ledger.models import Customer, Payment
 from portal.money import Money, MoneyError
-from portal.payments import card_checkout, cards, checkout, history, settlement
-from portal.payments.card_checkout import CardChoice, CheckoutRefused
+from portal.payments import ach_authorization, card_checkout, cards, checkout, history, settlement
+from portal.payments.bank_accounts import verified_accounts as verified_bank_accounts
+from portal.payments.card_checkout import BankChoice, CardChoice, CheckoutRefused
 from portal.payments.checkout import CheckoutRequest, LineRequest
 from portal.vendor.services import get_vendor, local_today
 
@@ -117,13 +118,29 @@ def _render(form: MultiDict, *, spread_error: str | None = None,
     if gateway is not None:
         _allow_stripe(gateway)
     chosen = form.get("card", "")
+    banks = _bank_offer(session, customer_id, vendor, today, result) if gateway else []
     return render_template("payments/checkout.html", quote=result, vendor=vendor, today=today,
+                           banks=banks, method=form.get("method") or ("ach" if banks else "card"),
+                           chosen_bank=form.get("bank_account", ""),
                            typed={line.number: line.amount for line in asked.lines},
                            asked={line.number: line for line in asked.lines}, form=form,
                            spread_error=spread_error, reasons=vendor.short_pay_reasons,
                            pay_error=pay_error, gateway=gateway,
                            saved_cards=_saved_cards(gateway, customer_id), chosen_card=chosen,
                            checkout_key=secrets.token_urlsafe(32)), status
+
+
+def _bank_offer(session, customer_id: int, vendor, today, result) -> list[tuple]:
+    """The verified bank accounts to pay from, each with its debit authorization's text."""
+    if result.currency != card_checkout.ACH_CURRENCY:
+        return []
+    who = access.principal()
+    payer = ach_authorization.Payer(user_id=who.user.id, name=who.user.name,
+                                    email=who.user.email, ip_address="", user_agent="")
+    customer_name = session.get(Customer, customer_id).name
+    return [(bank, ach_authorization.debit_text(vendor, customer_name, payer, bank,
+                                                result.charge_minor, result.currency, today))
+            for bank in verified_bank_accounts(session, customer_id)]
 
 
 @bp.get("/pay")
@@ -183,7 +200,10 @@ def confirm():
     shown = form.get("shown_charge", "")
     gateway = cards.configured_gateway()
     card: CardChoice | None = None
+    bank: BankChoice | None = None
     stripe_customer = None
+    principal = access.principal()
+    by_bank = form.get("method") == "ach"
     if result.ok and result.charge_minor > 0:
         if gateway is None:
             return _render(form, pay_error=_("Card payments are not available right now. "
@@ -191,19 +211,21 @@ def confirm():
         try:
             stripe_customer = card_checkout.stripe_customer(session, gateway, customer_id)
             unit.commit()
-            card = _card_choice(form, gateway, stripe_customer)
+            chosen = (_bank_choice(form, session, customer_id, principal, vendor) if by_bank
+                      else _card_choice(form, gateway, stripe_customer))
         except GatewayError:
             return _render(form, pay_error=_("The card processor could not be reached. "
                                              "Nothing has been paid; try again in a minute."),
                            status=503)
-        if isinstance(card, str):
-            return _render(form, pay_error=card, status=422)
-    principal = access.principal()
+        if isinstance(chosen, str):
+            return _render(form, pay_error=chosen, status=422)
+        card, bank = (None, chosen) if by_bank else (chosen, None)
     try:
         started = card_checkout.begin(
             session, customer_id=customer_id, quote=result,
             shown_charge_minor=int(shown) if shown.isdigit() else None, checkout_key=key,
-            card=card, payer_name=principal.user.name, payer_email=principal.user.email)
+            card=card, payer_name=principal.user.name, payer_email=principal.user.email,
+            bank=bank, vendor=vendor)
     except CheckoutRefused as refusal:
         session.rollback()
         return _render(form, pay_error=str(refusal), status=422)
@@ -245,6 +267,22 @@ def _card_choice(form: MultiDict, gateway: StripeGateway,
     if chosen not in card_checkout.saved_card_ids(gateway, stripe_customer):
         return _("That card is no longer saved. Choose another card.")
     return CardChoice(chosen, saved=True)
+
+
+def _bank_choice(form: MultiDict, session, customer_id: int, principal,
+                 vendor) -> BankChoice | str:
+    """The bank account the form names, with the authorization accepted, or what is wrong."""
+    wanted = form.get("bank_account", "")
+    bank = next((b for b in verified_bank_accounts(session, customer_id)
+                 if str(b.id) == wanted), None)
+    if bank is None:
+        return _("Choose one of the account's bank accounts to pay from.")
+    if form.get("authorize") != "1":
+        return _("To pay by bank debit, accept the debit authorization.")
+    payer = ach_authorization.Payer(
+        user_id=principal.user.id, name=principal.user.name, email=principal.user.email,
+        ip_address=request.remote_addr or "", user_agent=request.user_agent.string or "")
+    return BankChoice(bank, payer, local_today(vendor))
 
 
 def _after(outcome: card_checkout.Outcome, form: MultiDict):
@@ -312,6 +350,14 @@ def _flash_outcome(payment: Payment) -> None:
     elif payment.status in ("failed", "canceled"):
         flash(_("The payment of %(amount)s did not go through. Nothing was charged.",
                 amount=amount), "error")
+    elif payment.method == "ach" and payment.status in ("pending", "processing"):
+        vendor = get_vendor(uow().session)
+        started = payment.created_at.astimezone(vendor.zone).date()
+        flash(_("Thank you. Your bank debit of %(amount)s is processing: banks take a few "
+                "business days, so expect it to complete by %(date)s. The amounts are held on "
+                "the invoices until then, and we will e-mail you if your bank refuses it.",
+                amount=amount, date=date(ach_authorization.expected_by(started), "long")),
+              "info")
     elif payment.status in ("pending", "processing", "requires_action"):
         flash(_("Your payment of %(amount)s is being processed. The amounts are held on the "
                 "invoices until it settles.", amount=amount), "info")

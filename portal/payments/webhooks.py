@@ -154,7 +154,8 @@ def _tell_vendor_after_commit(unit: UnitOfWork, chargeback: settlement.Chargebac
         account_number=payment.customer.number, amount_minor=payment.amount_minor,
         currency=payment.currency, dispute_id=dispute.id, reason=dispute.reason,
         dispute_amount_minor=dispute.amount_minor, dispute_currency=dispute.currency,
-        invoices=chargeback.invoice_numbers, reversed=chargeback.reversed)
+        invoices=chargeback.invoice_numbers, reversed=chargeback.reversed,
+        ach=payment.method == "ach", return_code=payment.failure_code)
     unit.after_commit(lambda: mail.send("chargeback", to, **context))
 
 
@@ -189,10 +190,11 @@ def _payment_of(session: Session, intent: PaymentIntent) -> Payment | None:
 
 
 def _adoptable(session: Session, payment: Payment, intent: PaymentIntent) -> bool:
-    """True when a payment without a PaymentIntent may take this one: a card payment of the
-    account whose Stripe customer the PaymentIntent is for, in its amount and currency."""
+    """True when a payment without a PaymentIntent may take this one: a card or ACH payment
+    of the account whose Stripe customer the PaymentIntent is for, in its amount and
+    currency."""
     link = session.get(StripeCustomerLink, payment.customer_id)
-    return (payment.method == "card" and link is not None
+    return (payment.method in ("card", "ach") and link is not None
             and intent.customer_id == link.stripe_customer_id
             and (intent.amount_minor, intent.currency) == (payment.amount_minor,
                                                            payment.currency))

@@ -2,6 +2,9 @@
 // and the form posts only that id (card data never reaches the portal). Works with
 // real Stripe.js and the local stand-in alike: only Stripe(), elements().create('card'),
 // mount() and createPaymentMethod() are used. A saved card needs no script at all.
+// With bank accounts on file the payer chooses ACH or card; for ACH this only shows the
+// chosen section and the authorization of the chosen account (without the script every
+// section and every account's authorization shows, each naming its account).
 (function () {
   "use strict";
   var section = document.getElementById("pay-section");
@@ -29,6 +32,26 @@
     say("");
   }
 
+  function method() {
+    var radio = form.querySelector("input[name=method]:checked");
+    return radio ? radio.value : "card";
+  }
+
+  function showMethod() {
+    var achSection = document.getElementById("ach-section");
+    var cardSection = document.getElementById("card-section");
+    if (achSection) { achSection.hidden = method() !== "ach"; }
+    if (cardSection) { cardSection.hidden = method() === "ach"; }
+    var bank = form.querySelector("input[name=bank_account]:checked");
+    Array.prototype.forEach.call(form.querySelectorAll("[data-authorization-for]"), function (p) {
+      p.hidden = !bank || p.getAttribute("data-authorization-for") !== bank.id;
+    });
+    say("");
+  }
+  Array.prototype.forEach.call(form.querySelectorAll("input[name=method], input[name=bank_account]"),
+    function (radio) { radio.addEventListener("change", showMethod); });
+  showMethod();
+
   if (typeof window.Stripe === "function") {
     stripe = window.Stripe(section.dataset.publishableKey, { locale: section.dataset.locale });
     card = stripe.elements().create("card", { hidePostalCode: false });
@@ -48,7 +71,7 @@
   form.addEventListener("submit", function (event) {
     if (event.submitter !== button) { return; }  // "Update totals", "Spread"
     if (ready) { return; }  // the second, real submission
-    if (chosen() !== "new") {
+    if (method() === "ach" || chosen() !== "new") {
       ready = true;
       window.setTimeout(function () { busy(true); }, 0);  // after the form data is taken
       return;

@@ -107,3 +107,6 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+from tests.e2e.demo import demo  # noqa: E402, F401  (the fixture, for every e2e test)
