@@ -33,7 +33,7 @@ from portal.i18n import date, money
 from portal.payments.bank_models import AchAuthorization, BankAccount
 from portal.vendor.models import Vendor
 
-VERSION = "ach-2026-12-01"
+VERSION = "ach-2026-12-02"
 # What the authorization tells the payer a debit takes, and "expected by" counts.
 BUSINESS_DAYS = 4
 SETUP = "setup"
@@ -60,12 +60,12 @@ def _account(bank: BankAccount) -> str:
 def _revoke(vendor: Vendor) -> str:
     contact = vendor.support_email or vendor.support_phone
     if contact:
-        return _("You may revoke this authorization by writing to %(vendor)s at %(contact)s "
+        return _("You may revoke this authorization by contacting %(vendor)s (%(contact)s) "
                  "at least 3 business days before the debit date; you may not revoke it for "
                  "a debit already sent to your bank.", vendor=vendor.name, contact=contact)
-    return _("You may revoke this authorization by writing to %(vendor)s at least 3 business "
-             "days before the debit date; you may not revoke it for a debit already sent to "
-             "your bank.", vendor=vendor.name)
+    return _("You may revoke this authorization by contacting %(vendor)s at least 3 "
+             "business days before the debit date; you may not revoke it for a debit already "
+             "sent to your bank.", vendor=vendor.name)
 
 
 def debit_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccount,
@@ -74,8 +74,8 @@ def debit_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccou
     return " ".join((
         _("By selecting Pay, I, %(name)s (%(email)s), on behalf of %(customer)s, authorize "
           "%(vendor)s to debit %(amount)s from the %(account)s on or after %(date)s, once, "
-          "for the invoices listed, and, if the debit is returned, to debit it again or "
-          "to reverse it as the ACH rules allow.",
+          "for the invoices listed, and, as the ACH rules allow, to present a returned "
+          "debit again and to reverse a debit made in error.",
           name=payer.name, email=payer.email, customer=customer_name, vendor=vendor.name,
           amount=money(amount_minor, currency), account=_account(bank), date=date(on, "long")),
         _("The debit usually takes %(days)d business days to complete.", days=BUSINESS_DAYS),

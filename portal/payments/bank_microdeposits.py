@@ -142,8 +142,8 @@ def _refused_numbers(error: GatewayError) -> InvalidEntry | None:
     """Stripe's word on the numbers, as the form's (its checks may be stricter than ours)."""
     if error.code == "routing_number_invalid":
         return InvalidEntry({"routing_number": _(
-            "Your bank does not know this routing number. Check it against a check or "
-            "your bank's website.")})
+            "No bank uses this routing number. Check it against a check or your bank's "
+            "website.")})
     if error.code == "account_number_invalid":
         return InvalidEntry({"account_number": _(
             "This account number is not valid. Check it against a statement.")})

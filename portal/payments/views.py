@@ -121,6 +121,7 @@ def _render(form: MultiDict, *, spread_error: str | None = None,
     banks = _bank_offer(session, customer_id, vendor, today, result) if gateway else []
     return render_template("payments/checkout.html", quote=result, vendor=vendor, today=today,
                            banks=banks, method=form.get("method") or ("ach" if banks else "card"),
+                           ach_days=ach_authorization.BUSINESS_DAYS,
                            chosen_bank=form.get("bank_account", ""),
                            typed={line.number: line.amount for line in asked.lines},
                            asked={line.number: line for line in asked.lines}, form=form,
