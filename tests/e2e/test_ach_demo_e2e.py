@@ -87,6 +87,11 @@ def test_admin_links_a_bank_and_pays_two_invoices_by_ach(demo, page_factory):
     assert not found, describe(found)
     page.get_by_label("I authorize this debit").check()
     shots.append(screenshot(page, "ach-demo-checkout-1280"))
+    page.set_viewport_size({"width": 375, "height": 800})
+    shots.append(screenshot(page, "ach-demo-checkout-375"))
+    found = violations(page)
+    assert not found, describe(found)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name=f"Pay {money(total)}").click()
     page.wait_for_url(re.compile(rf"{re.escape(base)}/payments/\d+$"), timeout=30_000)
     payment_id = page.url.rsplit("/", 1)[1]
