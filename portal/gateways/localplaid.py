@@ -78,11 +78,9 @@ English whatever ``language`` the link token names.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import secrets
-import socket
 import string
 import threading
 import time
@@ -96,7 +94,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-START_TIMEOUT_SECONDS = 10
+from portal.gateways import local_server
+
 STRIPE_TIMEOUT_SECONDS = 10
 LINK_TOKEN_SECONDS = 4 * 3600
 PUBLIC_TOKEN_SECONDS = 30 * 60
@@ -192,19 +191,11 @@ REQUEST_ID = web.RequestKey("localplaid_request_id", str)
 
 
 @dataclass
-class LocalPlaid:
-    """A running local Plaid; :func:`start` makes one."""
+class LocalPlaid(local_server.Served):
+    """A running local Plaid; :func:`start` makes one. Its ``url`` is the API base, for
+    ``PORTAL_PLAID_API_BASE``."""
 
-    host: str
-    port: int
-    _state: _State
-    _loop: asyncio.AbstractEventLoop
-    _thread: threading.Thread
-
-    @property
-    def url(self) -> str:
-        """The API base, for ``PORTAL_PLAID_API_BASE``."""
-        return f"http://{self.host}:{self.port}"
+    _state: _State = field(default_factory=lambda: _State("", ""))
 
     @property
     def link_js_url(self) -> str:
@@ -238,12 +229,6 @@ class LocalPlaid:
             self._state.items.clear()
             self._state.clock_offset = 0.0
 
-    def stop(self) -> None:
-        """Stop serving and end the thread."""
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(START_TIMEOUT_SECONDS)
-
 
 def start(host: str = "127.0.0.1", port: int = 0, *, client_id: str | None = None,
           secret: str | None = None, stripe_api_base: str | None = None,
@@ -255,41 +240,12 @@ def start(host: str = "127.0.0.1", port: int = 0, *, client_id: str | None = Non
     """
     state = _State(client_id=client_id or secrets.token_hex(12),
                    secret=secret or secrets.token_hex(15))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    failures: list[BaseException] = []
-    thread = threading.Thread(target=_serve, args=(loop, sock, state, ready, failures),
-                              name="localplaid", daemon=True)
-    thread.start()
-    if not ready.wait(START_TIMEOUT_SECONDS) or failures:
-        raise RuntimeError(f"local Plaid did not start: {failures or 'timeout'}")
-    server = LocalPlaid(host=host, port=sock.getsockname()[1], _state=state, _loop=loop,
-                        _thread=thread)
+    served = local_server.serve(lambda: _application(state), host=host, port=port,
+                                name="localplaid")
+    server = LocalPlaid(served.host, served.port, served._loop, served._thread, state)
     if stripe_api_base and stripe_secret_key:
         server.connect_stripe(stripe_api_base, stripe_secret_key)
     return server
-
-
-def _serve(loop: asyncio.AbstractEventLoop, sock: socket.socket, state: _State,
-           ready: threading.Event, failures: list[BaseException]) -> None:
-    asyncio.set_event_loop(loop)
-    runner = web.AppRunner(_application(state), access_log=None)
-    try:
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.SockSite(runner, sock).start())
-    except BaseException as error:  # reported to start(), which raises
-        failures.append(error)
-        ready.set()
-        return
-    ready.set()
-    try:
-        loop.run_forever()
-    finally:
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
 
 
 # The application -----------------------------------------------------------------------

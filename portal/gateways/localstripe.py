@@ -60,8 +60,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -78,10 +76,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from localstripe import resources, server, webhooks
 
-from portal.gateways import localstripe_ach
+from portal.gateways import local_server, localstripe_ach
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-START_TIMEOUT_SECONDS = 10
+START_TIMEOUT_SECONDS = local_server.START_TIMEOUT_SECONDS
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Test cards whose charges are declined, and how Stripe declines them
@@ -196,18 +194,11 @@ IDEMPOTENCY = web.AppKey("portal_idempotency", _Idempotency)
 
 
 @dataclass
-class LocalStripe(localstripe_ach.AchControls):
-    """A running localstripe; :func:`start` makes one (ACH test controls included)."""
+class LocalStripe(local_server.Served, localstripe_ach.AchControls):
+    """A running localstripe; :func:`start` makes one (ACH test controls included).
 
-    host: str
-    port: int
-    _loop: asyncio.AbstractEventLoop
-    _thread: threading.Thread
-
-    @property
-    def url(self) -> str:
-        """The API base, for ``PORTAL_STRIPE_API_BASE``."""
-        return f"http://{self.host}:{self.port}"
+    Its ``url`` is the API base, for ``PORTAL_STRIPE_API_BASE``.
+    """
 
     @property
     def js_url(self) -> str:
@@ -230,12 +221,6 @@ class LocalStripe(localstripe_ach.AchControls):
         # A new dict, not clear(): a delivery in flight is iterating over the old one.
         webhooks._webhooks = {}
 
-    def stop(self) -> None:
-        """Stop serving and end the thread."""
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(START_TIMEOUT_SECONDS)
-
     def _request(self, method: str, path: str, body: bytes | None = None) -> None:
         request = urllib.request.Request(self.url + path, data=body, method=method)
         with urllib.request.urlopen(request, timeout=START_TIMEOUT_SECONDS) as response:
@@ -245,45 +230,14 @@ class LocalStripe(localstripe_ach.AchControls):
 def start(host: str = "127.0.0.1", port: int = 0) -> LocalStripe:
     """Start localstripe on ``host``:``port`` (0: a free port) in a daemon thread."""
     _extend_localstripe()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    failures: list[BaseException] = []
-    thread = threading.Thread(target=_serve, args=(loop, sock, ready, failures),
-                              name="localstripe", daemon=True)
-    thread.start()
-    if not ready.wait(START_TIMEOUT_SECONDS) or failures:
-        raise RuntimeError(f"localstripe did not start: {failures or 'timeout'}")
-    return LocalStripe(host=host, port=sock.getsockname()[1], _loop=loop, _thread=thread)
+    served = local_server.serve(_application, host=host, port=port, name="localstripe")
+    return LocalStripe(served.host, served.port, served._loop, served._thread)
 
 
 def test_keys() -> tuple[str, str, str]:
     """Return a fresh (secret key, publishable key, webhook secret): localstripe takes any."""
     token = secrets.token_hex(12)
     return f"sk_test_local{token}", f"pk_test_local{token}", f"whsec_local{secrets.token_hex(16)}"
-
-
-def _serve(loop: asyncio.AbstractEventLoop, sock: socket.socket, ready: threading.Event,
-           failures: list[BaseException]) -> None:
-    asyncio.set_event_loop(loop)
-    runner = web.AppRunner(_application(), access_log=None)
-    try:
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.SockSite(runner, sock).start())
-    except BaseException as error:  # reported to start(), which raises
-        failures.append(error)
-        ready.set()
-        return
-    ready.set()
-    try:
-        loop.run_forever()
-    finally:
-        for task in asyncio.all_tasks(loop):
-            task.cancel()  # pending webhook deliveries
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
 
 
 # The application: localstripe's routes, our middlewares and overrides ---------------------
