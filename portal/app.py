@@ -36,8 +36,10 @@ def create_app(config: Config | None = None) -> Flask:
     from portal import i18n
     from portal.accounts.access import login_manager
     from portal.core import context, errors, security
+    from portal.links import log_scrub
 
     security.init_app(app)
+    log_scrub.install()  # access logs would show /i/<token>: they show a hash prefix instead
     context.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
@@ -47,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.core import views as core_views
     from portal.documents import views as documents_views
     from portal.invoices import views as invoices_views
+    from portal.links import views as links_views
     from portal.payments import bank_views, saved_cards
     from portal.payments import history_views as payment_history_views
     from portal.payments import views as checkout_views
@@ -54,7 +57,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     for blueprint in (core_views.bp, accounts_views.bp, invoices_views.bp, staff_views.bp,
                       documents_views.bp, checkout_views.bp, payment_history_views.bp,
-                      saved_cards.bp, bank_views.bp):
+                      saved_cards.bp, bank_views.bp, links_views.bp):
         app.register_blueprint(blueprint)
     security.csrf.exempt(core_views.bp)  # machine endpoints; webhooks verify signatures
 

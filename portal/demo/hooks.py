@@ -46,5 +46,6 @@ def registered_hooks() -> list[DemoHook]:
     ``from portal.links.demo import demo_link`` (prints ``invoice link:``).
     """
     from portal.accounts.demo import demo_users
+    from portal.links.demo import demo_link
 
-    return [demo_users]
+    return [demo_users, demo_link]
