@@ -13,8 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.ledger.models import Customer, Invoice
-from portal.links import services
-from portal.notifications import mail
+from portal.links import mailing, services
 from portal.vendor.services import get_vendor
 
 CREATED_BY = "cli"
@@ -49,12 +48,7 @@ def create_link(invoice_number: str, expires_days: int | None, email: str | None
         address = services.url(config.base_url, token)
         vendor = get_vendor(unit.session)
         expires_on = services.last_day(link, vendor.zone)
-        if link.sent_to:
-            context = {"invoice_number": invoice.number, "amount_minor": invoice.balance_minor,
-                       "currency": invoice.currency, "due_date": invoice.due_date,
-                       "link": address, "expires_on": expires_on}
-            to = link.sent_to
-            unit.after_commit(lambda: mail.send("invoice_link", to, **context))
+        mailing.send_after_commit(unit, link, address, expires_on)
         unit.commit()
     click.echo(address)
     click.echo(f"link {link.id} to invoice {invoice_number}, works until {expires_on}"

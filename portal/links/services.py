@@ -96,6 +96,13 @@ def last_day(link: InvoiceLink, zone: dt.tzinfo) -> dt.date:
 def find(session: Session, token: str | None,
          now: dt.datetime | None = None) -> InvoiceLink | None:
     """Return the live link of ``token``; None if unknown, malformed, expired or revoked."""
+    link = find_any(session, token)
+    return link if link is not None and link.is_live(now or utcnow()) else None
+
+
+def find_any(session: Session, token: str | None) -> InvoiceLink | None:
+    """Return the link of ``token``, live or not (for "send me a fresh link"); None if
+    unknown or malformed."""
     if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
         return None
     wanted = token_hash(token)
@@ -103,7 +110,7 @@ def find(session: Session, token: str | None,
                           .where(InvoiceLink.token_hash == wanted))
     if link is None or not hmac.compare_digest(link.token_hash, wanted):
         return None
-    return link if link.is_live(now or utcnow()) else None
+    return link
 
 
 def live_link(session: Session, link_id: int, invoice_id: int,

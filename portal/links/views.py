@@ -39,7 +39,8 @@ from portal.documents import render
 from portal.documents.content import Letterhead
 from portal.invoices import history
 from portal.invoices import services as invoices
-from portal.links import access, services
+from portal.links import access, mailing, services
+from portal.links import fresh as fresh_links
 from portal.links.models import InvoiceLink
 from portal.vendor.services import get_vendor, local_today
 
@@ -50,6 +51,10 @@ bp = Blueprint("links", __name__)
 TOKEN_LIMIT = "30 per minute"
 PAGE_LIMIT = "60 per minute"
 token_limit = limiter.shared_limit(TOKEN_LIMIT, scope="links-token")
+# "Send me a fresh link": per IP, and per (old) link whoever asks.
+FRESH_LIMIT = "5 per hour"
+FRESH_PER_LINK = "3 per hour"
+fresh_limit = limiter.shared_limit(FRESH_LIMIT, scope="links-fresh")
 page_limit = limiter.shared_limit(PAGE_LIMIT, scope="links-page")
 
 
@@ -65,9 +70,14 @@ def _origin() -> Origin:
     return Origin(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
 
 
-def _not_valid(ended: bool = False):
-    """The one answer for every link that does not work (and for an ended grant)."""
-    return render_template("links/invalid.html", ended=ended), 404
+def _not_valid(ended: bool = False, token: str | None = None):
+    """The one answer for every link that does not work (and for an ended grant).
+
+    With the ``token`` asked for, it offers "send me a fresh link" (:mod:`.fresh`),
+    whether or not the token was ever one of ours: the page must not tell.
+    """
+    return render_template("links/invalid.html", ended=ended, token=token,
+                           form_token=access.form_token(token) if token else None), 404
 
 
 @bp.get("/i/<token>")
@@ -76,7 +86,7 @@ def landing(token: str):
     """Show what the link is for, and a button that opens it (a GET changes nothing)."""
     link = services.find(uow().session, token)
     if link is None:
-        return _not_valid()
+        return _not_valid(token=token)
     invoice = link.invoice
     vendor = get_vendor(uow().session)
     return render_template("links/landing.html", invoice=invoice, token=token,
@@ -91,7 +101,7 @@ def start(token: str):
     unit = uow()
     link = services.find(unit.session, token)
     if link is None:
-        return _not_valid()
+        return _not_valid(token=token)
     # A form posted from another site: browsers say so (Fetch Metadata).
     cross_site = request.headers.get("Sec-Fetch-Site") not in (None, "same-origin", "none")
     if cross_site or not access.form_token_ok(token, request.form.get("csrf_token")):
@@ -102,9 +112,36 @@ def start(token: str):
     return redirect(url_for("links.invoice"), code=303)
 
 
+@bp.post("/i/<token>/fresh")
+@token_limit
+@fresh_limit
+@limiter.limit(FRESH_PER_LINK, key_func=lambda: services.token_hash(
+    request.view_args.get("token", "")))
+def fresh(token: str):
+    """Send a fresh link to the address typed, if it may have one; the same answer always."""
+    if not access.form_token_ok(token, request.form.get("csrf_token")):
+        return _not_valid(token=token)  # not our form: the dead-link page, with a fresh one
+    email = request.form.get("email", "").strip()
+    if "@" not in email or len(email) > 254:
+        return render_template("links/invalid.html", ended=False, token=token,
+                               form_token=access.form_token(token), typed=email,
+                               email_error=_("Enter your e-mail address, such as "
+                                             "name@example.com.")), 422
+    unit = uow()
+    made = fresh_links.request_fresh(unit.session, token, email, origin=_origin())
+    if made is not None:
+        link, new_token = made
+        mailing.send_after_commit(
+            unit, link, services.url(current_app.config["PORTAL"].base_url, new_token),
+            services.last_day(link, get_vendor(unit.session).zone))
+    unit.commit()
+    return render_template("links/fresh_sent.html")
+
+
 # Flask-WTF keeps its token in the session, which a GET must not create (see
-# access.form_token): this form carries a token of its own, checked above.
+# access.form_token): these forms carry a token of their own, checked above.
 csrf.exempt(start)
+csrf.exempt(fresh)
 
 
 def _granted() -> InvoiceLink | None:

@@ -17,7 +17,8 @@ PUBLIC = {"accounts.index", "accounts.login", "accounts.verify_totp",
           "accounts.accept_invitation", "accounts.set_language", "core.healthz",
           "webhooks.stripe_webhook", "accounts.logout", "accounts.logout_everywhere"}
 # The link's own routes, tested in test_link_pages.
-OWN = {"links.landing", "links.start", "links.invoice", "links.invoice_pdf", "static"}
+OWN = {"links.landing", "links.start", "links.fresh", "links.invoice", "links.invoice_pdf",
+       "static"}
 # What the link's invoice, its customer and the others must not show anywhere else.
 SECRETS = ("L-1", "L-2", "G-1", "Acme Corp", "Globex Inc", "Hex bolts", "1,234.56")
 
