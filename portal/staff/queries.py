@@ -1,10 +1,11 @@
-"""Reads for the staff home: find customers and invoices by number, name or PO."""
+"""Reads for the staff pages: customers and invoices by number, name or PO; link audit."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from portal.accounts.models import AuditEvent
 from portal.ledger.models import Customer, Invoice
 
 
@@ -40,3 +41,24 @@ def totals(session: Session) -> list[tuple[str, int, int]]:
         select(Invoice.currency, func.count(), func.coalesce(func.sum(Invoice.balance_minor), 0))
         .where(Invoice.balance_minor > 0).group_by(Invoice.currency)
         .order_by(Invoice.currency))]
+
+
+def customer_by_number(session: Session, number: str) -> Customer | None:
+    """The customer with this number, or None."""
+    return session.scalar(select(Customer).where(Customer.number == number))
+
+
+def link_events(session: Session, customer_id: int,
+                limit: int = 200) -> dict[str, list[AuditEvent]]:
+    """The customer's newest invoice-link events (one query), by invoice number.
+
+    Link events are the audit rows with action ``link.*`` (portal.links.services
+    records them with the invoice number as subject); newest first in each list.
+    """
+    events: dict[str, list[AuditEvent]] = {}
+    for event in session.scalars(
+            select(AuditEvent).where(AuditEvent.customer_id == customer_id,
+                                     AuditEvent.action.startswith("link."))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)):
+        events.setdefault(event.subject or "", []).append(event)
+    return events

@@ -1,4 +1,5 @@
-"""``/staff/``: the vendor's AR staff home, with customer and invoice search."""
+"""``/staff/``: the vendor's AR staff home, with customer and invoice search; the
+invoice-link pages (portal.staff.links) are nested in this blueprint."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from flask import Blueprint, render_template, request
 
 from portal.accounts.access import principal, staff_required
 from portal.core.request_db import uow
-from portal.staff import queries
+from portal.staff import links, queries
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.register_blueprint(links.bp)
 
 
 @bp.get("/")

@@ -17,6 +17,8 @@ from portal.accounts import services
 from portal.accounts.audit import Origin
 from portal.ledger.models import Payment
 from portal.ledger.payments import AllocationInput
+from portal.links import services as link_services
+from portal.links.models import InvoiceLink
 from portal.payments.bank_models import BankAccount
 from tests import builders, pdf
 
@@ -50,6 +52,8 @@ def victim(world, app):
                            status="pending_verification", bank_name="ACME SECRET BANK",
                            last4="9876", account_type="checking", setup_intent_id="seti_acme")
         s.add(bank)
+        link, _token = link_services.create(s, invoice, expires_days=None, email=None,
+                                            created_by="ar@vendor.example")
         s.flush()
         uow.commit()
     values = {
@@ -62,6 +66,7 @@ def victim(world, app):
         # Acme's is in tests/integration/checkout/test_cards_and_csp.py).
         "payment_method": "pm_acme_secret_card",
         "bank_account_id": bank.id,
+        "link_id": link.id,  # an invoice link of Acme's (/staff/links/<id>/revoke)
     }
     secrets = ["Acme Corp", "C-ACME", "ACME-SECRET-0001", "9,876,543.21", "987654321",
                "payer@acme.example", "admin@acme.example", "secret.hire@acme.example",
@@ -118,6 +123,8 @@ def test_another_customers_ids_reach_nothing(app, world, victim, browser):
     users = admin.client.get("/account/users").get_data(as_text=True)
     payer_id = world.ids["acme_payer"]
     assert re.search(rf'id="role-{payer_id}".*?value="payer" selected', users, re.S)
+    with app.extensions["portal.db"].session() as s:  # and Acme's link still works
+        assert s.get(InvoiceLink, values["link_id"]).revoked_at is None
 
 
 def test_signed_out_visitors_reach_nothing(app, world, victim, browser):
