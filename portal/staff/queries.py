@@ -36,8 +36,11 @@ def search_invoices(session: Session, term: str, limit: int = 20) -> list[Invoic
 
 
 def totals(session: Session) -> list[tuple[str, int, int]]:
-    """Open AR per currency: (currency, open invoices, open balance)."""
-    return [tuple(row) for row in session.execute(
+    """Open AR per currency: (currency, open invoices, open balance).
+
+    PostgreSQL sums a bigint as numeric (a Decimal in Python): made an int again,
+    as money is minor units (portal.money refuses anything else)."""
+    return [(currency, int(count), int(balance)) for currency, count, balance in session.execute(
         select(Invoice.currency, func.count(), func.coalesce(func.sum(Invoice.balance_minor), 0))
         .where(Invoice.balance_minor > 0).group_by(Invoice.currency)
         .order_by(Invoice.currency))]
