@@ -192,7 +192,13 @@ def _wait_until_blocked(database: Database, session) -> None:
                                {"mine": mine}).scalar_one():
                 return
             time.sleep(0.01)
-    raise AssertionError("the other racer never waited for this one's lock")
+        # Say what every other connection was doing, so a failure can be understood.
+        others = monitor.execute(text(
+            "SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid), "
+            "left(query, 120) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).all()
+    raise AssertionError(f"the other racer never waited for this one's lock (pid {mine}); "
+                         f"connections: {[tuple(row) for row in others]}")
 
 
 @pytest.mark.parametrize("first", ["return_page", "webhook"])
