@@ -9,7 +9,10 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 def violations(page) -> list[dict]:
-    """Return axe's violations on the page as it is now (an empty list is a pass)."""
+    """Return axe's violations on the page once it has loaded (an empty list is a pass)."""
+    # A page whose text is visible may still be waiting for its stylesheet (a form's answer
+    # revalidates portal.css): judged unstyled, its links are too small to touch.
+    page.wait_for_load_state("load")
     # Injected through evaluate, not a <script> tag, so the page's CSP stays as served.
     page.evaluate(AXE_SOURCE)
     result = page.evaluate(
