@@ -304,6 +304,26 @@ def charge(gateway: StripeGateway, order: Charge) -> PaymentIntent:
         payment_method=order.payment_method, save_card=order.save_card)
 
 
+def charge_started(session: Session, gateway: StripeGateway, payment_id: int,
+                   stripe_customer_id: str) -> Outcome | None:
+    """Steps 3 and 4 for a payment :func:`begin` started and the caller committed: read
+    the order, end the transaction, charge, record what Stripe said (the caller commits).
+
+    None when Stripe gave no answer: the amounts stay held and the sweep finds out.
+    """
+    order = Charge.of(session, payment_id, stripe_customer_id)
+    session.rollback()  # no transaction stays open while Stripe answers
+    try:
+        intent = charge(gateway, order)
+    except CardDeclined as error:
+        return declined_before_intent(session, payment_id, error)
+    except GatewayError as error:
+        if no_answer(error):
+            return None
+        return refused_by_stripe(session, payment_id, error)
+    return record(session, payment_id, intent)
+
+
 def idempotency_key(payment_id: int) -> str:
     return f"portal-payment-{payment_id}"
 

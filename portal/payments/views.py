@@ -35,7 +35,6 @@ from portal.core import security
 from portal.core.request_db import uow, write_uow
 from portal.gateways.stripe import (
     STRIPE_JS_URL,
-    CardDeclined,
     CardSummary,
     GatewayError,
     StripeGateway,
@@ -86,7 +85,7 @@ _CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _PAYMENT_METHOD = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
 
 
-def _allow_stripe(gateway: StripeGateway) -> None:
+def allow_stripe(gateway: StripeGateway) -> None:
     """Let this page load Stripe.js (and, in development, the local stand-in's origin)."""
     parts = urlsplit(gateway.js_url)
     local = gateway.js_url != STRIPE_JS_URL
@@ -116,7 +115,7 @@ def _render(form: MultiDict, *, spread_error: str | None = None,
     result = checkout.quote(session, customer_id, vendor, today, asked, locale=_locale())
     gateway = cards.configured_gateway() if result.ok and result.charge_minor > 0 else None
     if gateway is not None:
-        _allow_stripe(gateway)
+        allow_stripe(gateway)
     chosen = form.get("card", "")
     banks = _bank_offer(session, customer_id, vendor, today, result) if gateway else []
     return render_template("payments/checkout.html", quote=result, vendor=vendor, today=today,
@@ -237,21 +236,13 @@ def confirm():
         return redirect(url_for("invoices.index"), code=303)
     if started.existing:
         return redirect(url_for("checkout.returned", payment_id=started.payment_id), code=303)
-    order = card_checkout.Charge.of(session, started.payment_id, stripe_customer)
-    session.rollback()  # no transaction stays open while Stripe answers
-    try:
-        intent = card_checkout.charge(gateway, order)
-    except CardDeclined as error:
-        outcome = card_checkout.declined_before_intent(session, order.payment_id, error)
-    except GatewayError as error:
-        if card_checkout.no_answer(error):
-            flash(_("We could not confirm the payment with the card processor. Do not pay "
-                    "again: the amounts stay held on the invoices and we will check with the "
-                    "processor in a few minutes."), "warn")
-            return redirect(url_for("payments.detail", payment_id=order.payment_id), code=303)
-        outcome = card_checkout.refused_by_stripe(session, order.payment_id, error)
-    else:
-        outcome = card_checkout.record(session, order.payment_id, intent)
+    outcome = card_checkout.charge_started(session, gateway, started.payment_id,
+                                           stripe_customer)
+    if outcome is None:
+        flash(_("We could not confirm the payment with the card processor. Do not pay "
+                "again: the amounts stay held on the invoices and we will check with the "
+                "processor in a few minutes."), "warn")
+        return redirect(url_for("payments.detail", payment_id=started.payment_id), code=303)
     unit.commit()
     return _after(outcome, form)
 
@@ -316,7 +307,7 @@ def authenticate(payment_id: int):
         intent = gateway.retrieve_payment_intent(reference)
     except GatewayError:
         abort(503)
-    _allow_stripe(gateway)
+    allow_stripe(gateway)
     return render_template("payments/authenticate.html", payment_id=payment_id,
                            amount=amount, currency=currency, gateway=gateway,
                            client_secret=intent.client_secret)
