@@ -54,7 +54,7 @@ from portal.gateways.stripe import BankAccountSummary, GatewayError, StripeGatew
 from portal.gateways.stripe import NotFound as StripeNotFound
 from portal.ledger.models import utcnow
 from portal.payments import bank_notices, cards
-from portal.payments.bank_models import REMOVED, VERIFIED, BankAccount
+from portal.payments.bank_models import NOT_SAVED, REMOVED, VERIFIED, BankAccount
 from portal.vendor.models import Vendor
 
 log = logging.getLogger("portal.payments.bank_accounts")
@@ -117,7 +117,7 @@ def accounts(session: Session, customer_id: int) -> list[BankAccount]:
     """Return the customer account's bank accounts that are not removed, newest first."""
     return list(session.scalars(
         select(BankAccount)
-        .where(BankAccount.customer_id == customer_id, BankAccount.status != REMOVED)
+        .where(BankAccount.customer_id == customer_id, BankAccount.status.not_in(NOT_SAVED))
         .order_by(BankAccount.created_at.desc(), BankAccount.id.desc())))
 
 
@@ -132,7 +132,7 @@ def owned(session: Session, customer_id: int, bank_account_id: int, *,
     :class:`NotFound`; ``lock`` takes its row lock (PostgreSQL) for a change."""
     query = select(BankAccount).where(BankAccount.id == bank_account_id,
                                       BankAccount.customer_id == customer_id,
-                                      BankAccount.status != REMOVED)
+                                      BankAccount.status.not_in(NOT_SAVED))
     row = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if row is None:
         raise NotFound(_("There is no such bank account in this account."))
@@ -196,7 +196,7 @@ def refuse_known_numbers(session: Session, stripe: StripeGateway, stripe_custome
     twins = {item.id for item in listed
              if item.id != saved.id and item.fingerprint == saved.fingerprint}
     if twins and session.scalars(select(BankAccount.id).where(
-            BankAccount.customer_id == customer_id, BankAccount.status != REMOVED,
+            BankAccount.customer_id == customer_id, BankAccount.status.not_in(NOT_SAVED),
             BankAccount.stripe_id.in_(twins))).first() is not None:
         try:
             stripe.detach_bank_account(stripe_customer, saved.id)

@@ -30,11 +30,11 @@ from portal.config import Config
 from portal.core import secrets
 from portal.gateways import plaid as plaid_gateway
 from portal.gateways.plaid import PlaidError, PlaidGateway
-from portal.gateways.stripe import GatewayError, StripeGateway
+from portal.gateways.stripe import BankAccountSummary, GatewayError, StripeGateway
 from portal.ledger.models import utcnow
 from portal.payments import bank_accounts, bank_entry, card_checkout
-from portal.payments.bank_accounts import LinkFailed
-from portal.payments.bank_models import VERIFIED, BankAccount
+from portal.payments.bank_accounts import AlreadyAdded, LinkFailed
+from portal.payments.bank_models import ONE_OFF, VERIFIED, BankAccount
 
 log = logging.getLogger("portal.payments.bank_linking")
 
@@ -83,42 +83,13 @@ def link_plaid(session: Session, *, customer_id: int, user: User, public_token: 
 def _save_linked(session: Session, *, customer_id: int, user: User, item: plaid_gateway.Item,
                  account_id: str, plaid: PlaidGateway, stripe: StripeGateway, config: Config,
                  origin: Origin) -> BankAccount:
-    unreadable = LinkFailed(_("The bank account could not be read from your bank. Try "
-                              "again, or enter the account and routing numbers."))
-    try:
-        account = plaid.get_account(item.access_token, account_id)
-    except PlaidError as error:
-        log.warning("Plaid did not give account details: %s", error.code)
-        raise unreadable from None
-    if account.type != "depository" or account.subtype not in bank_entry.ACCOUNT_TYPES:
-        raise LinkFailed(_("Choose a checking or savings account: only those can be "
-                           "debited."))
+    account = _debitable_account(plaid, item, account_id)
     try:
         encrypted = secrets.encrypt(config, item.access_token)
     except secrets.SecretError:
         log.exception("Plaid access tokens cannot be encrypted: check PORTAL_BANK_TOKEN_KEY")
         raise LinkFailed(_("Bank accounts cannot be linked just now.")) from None
-    try:
-        token = plaid.stripe_bank_account_token(item.access_token, account.account_id)
-    except PlaidError as error:
-        log.warning("Plaid did not make a Stripe token: %s (request %s)", error.code,
-                    error.request_id)
-        raise unreadable from None
-    shown = BankAccount(bank_name=account.institution_name, last4=account.mask or "",
-                        account_type=account.subtype)
-    try:
-        stripe_customer = card_checkout.stripe_customer(session, stripe, customer_id)
-        saved = stripe.attach_bank_token(
-            stripe_customer, token, idempotency_key=f"plaid-{item.item_id}-{account_id}")
-    except GatewayError as error:
-        if error.code == "bank_account_exists":
-            raise bank_accounts.already(shown) from None
-        log.warning("Stripe refused a Plaid bank account: %s", error.code)
-        raise LinkFailed(_("The bank account could not be added just now. Nothing was "
-                           "saved; try again in a minute.")) from None
-    if session.scalars(select(BankAccount.id).where(
-            BankAccount.stripe_id == saved.id)).first() is not None:
-        raise bank_accounts.already(shown)  # a replayed request: this one is saved already
+    stripe_customer, saved, shown = _attach(session, plaid, stripe, item, account, customer_id)
     bank_accounts.refuse_known_numbers(session, stripe, stripe_customer, customer_id, saved, shown)
     row = BankAccount(
         customer_id=customer_id, stripe_id=saved.id, source=bank_accounts.PLAID, status=VERIFIED,
@@ -131,3 +102,90 @@ def _save_linked(session: Session, *, customer_id: int, user: User, item: plaid_
     bank_accounts.audit_event(session, "bank_account.added", row, user, origin, "linked with Plaid")
     bank_accounts.notify_added(session, row, user)
     return row
+
+
+def link_one_off(session: Session, *, customer_id: int, public_token: str, account_id: str,
+                 plaid: PlaidGateway, stripe: StripeGateway) -> BankAccount:
+    """Make the account chosen in Plaid Link debitable once, for a payment through an
+    invoice link (:data:`ONE_OFF`): not saved with the account's bank accounts, and the
+    Plaid Item removed at once, whatever happens (no access token is kept).
+
+    Raises :class:`LinkFailed`, storing nothing. The caller commits.
+    """
+    if not public_token or not account_id:
+        raise LinkFailed(_("Your bank did not send an account. Connect it again."))
+    try:
+        item = plaid.exchange_public_token(public_token)
+    except PlaidError as error:
+        log.warning("Plaid refused a public token: %s (request %s)", error.code,
+                    error.request_id)
+        raise LinkFailed(_("The connection with your bank expired or was used already. "
+                           "Connect your bank again.")) from None
+    try:
+        account = _debitable_account(plaid, item, account_id)
+        try:
+            saved = _attach(session, plaid, stripe, item, account, customer_id)[1]
+        except AlreadyAdded:
+            raise LinkFailed(_("This bank account is saved on the customer's account "
+                               "already: sign in to the portal to pay from it, or pay by "
+                               "card.")) from None
+        row = BankAccount(
+            customer_id=customer_id, stripe_id=saved.id, source=bank_accounts.PLAID,
+            status=ONE_OFF, bank_name=account.institution_name or saved.bank_name,
+            last4=(account.mask or saved.last4)[-4:], account_type=account.subtype,
+            holder_name=saved.holder_name, plaid_item_id=item.item_id, verified_at=utcnow())
+        session.add(row)
+        session.flush()
+        return row
+    finally:
+        bank_accounts.remove_item(plaid, item.access_token, item.item_id)
+
+
+def _debitable_account(plaid: PlaidGateway, item: plaid_gateway.Item,
+                       account_id: str) -> plaid_gateway.BankAccount:
+    """The Item's account ``account_id``, if it is one that can be debited."""
+    try:
+        account = plaid.get_account(item.access_token, account_id)
+    except PlaidError as error:
+        log.warning("Plaid did not give account details: %s", error.code)
+        raise _unreadable() from None
+    if account.type != "depository" or account.subtype not in bank_entry.ACCOUNT_TYPES:
+        raise LinkFailed(_("Choose a checking or savings account: only those can be "
+                           "debited."))
+    return account
+
+
+def _unreadable() -> LinkFailed:
+    return LinkFailed(_("The bank account could not be read from your bank. Try "
+                        "again, or enter the account and routing numbers."))
+
+
+def _attach(session: Session, plaid: PlaidGateway, stripe: StripeGateway,
+            item: plaid_gateway.Item, account: plaid_gateway.BankAccount,
+            customer_id: int) -> tuple[str, BankAccountSummary, BankAccount]:
+    """Turn the account into a Stripe bank account of the customer's Stripe customer (once
+    per Item and account: idempotency key); return that customer, the bank account, and
+    how it is described. Raises :class:`LinkFailed` or :class:`AlreadyAdded`."""
+    try:
+        token = plaid.stripe_bank_account_token(item.access_token, account.account_id)
+    except PlaidError as error:
+        log.warning("Plaid did not make a Stripe token: %s (request %s)", error.code,
+                    error.request_id)
+        raise _unreadable() from None
+    shown = BankAccount(bank_name=account.institution_name, last4=account.mask or "",
+                        account_type=account.subtype)
+    try:
+        stripe_customer = card_checkout.stripe_customer(session, stripe, customer_id)
+        saved = stripe.attach_bank_token(
+            stripe_customer, token,
+            idempotency_key=f"plaid-{item.item_id}-{account.account_id}")
+    except GatewayError as error:
+        if error.code == "bank_account_exists":
+            raise bank_accounts.already(shown) from None
+        log.warning("Stripe refused a Plaid bank account: %s", error.code)
+        raise LinkFailed(_("The bank account could not be added just now. Nothing was "
+                           "saved; try again in a minute.")) from None
+    if session.scalars(select(BankAccount.id).where(
+            BankAccount.stripe_id == saved.id)).first() is not None:
+        raise bank_accounts.already(shown)  # a replayed request: this one is saved already
+    return stripe_customer, saved, shown

@@ -27,6 +27,11 @@ VERIFIED = "verified"  # may be debited
 PENDING_VERIFICATION = "pending_verification"  # micro-deposits sent, amounts not entered yet
 VERIFICATION_FAILED = "verification_failed"  # too many wrong tries: add it again
 REMOVED = "removed"
+# Linked with Plaid by someone paying through an invoice link, for that one debit: never
+# listed with the account's bank accounts nor offered again, and no Plaid token is kept.
+ONE_OFF = "one_off"
+# Not the account's own bank accounts: what the bank account pages leave out.
+NOT_SAVED = (REMOVED, ONE_OFF)
 
 
 class BankAccount(Base):
