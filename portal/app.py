@@ -49,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.core import views as core_views
     from portal.documents import views as documents_views
     from portal.invoices import views as invoices_views
+    from portal.links import pay as links_pay  # noqa: F401 (its routes join the links blueprint)
     from portal.links import views as links_views
     from portal.payments import bank_views, saved_cards
     from portal.payments import history_views as payment_history_views

@@ -27,9 +27,10 @@ PAYMENT_ORIGINS = {
 
 
 def allow_payment_origins(*extra_origins: str) -> None:
-    """Let this response load Stripe's and Plaid's scripts and frames (payment pages)."""
+    """Let this response load Stripe's and Plaid's scripts and frames (payment pages);
+    ``extra_origins`` (the local stand-ins') add to those of earlier calls."""
     g.csp_payment = True
-    g.csp_extra_origins = list(extra_origins)
+    g.csp_extra_origins = [*g.get("csp_extra_origins", []), *extra_origins]
 
 
 def _csp() -> str:

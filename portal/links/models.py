@@ -8,6 +8,9 @@ Invariants:
   future; it reaches ``invoice_id`` and nothing else.
 - Rows are never deleted: revoking sets ``revoked_at`` and ``revoked_by``, so
   staff can always see which links existed and when each was last used.
+- ``portal_invoice_link_payments`` names each payment started through a link
+  (one row per payment): a browser granted a link's invoice sees those payments
+  and their receipts, and no other payment of the customer.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime
-from portal.ledger.models import BigId, Invoice, utcnow
+from portal.ledger.models import BigId, Invoice, Payment, utcnow
 
 
 class InvoiceLink(Base):
@@ -44,3 +47,16 @@ class InvoiceLink(Base):
     def is_live(self, now: dt.datetime) -> bool:
         """Tell whether the link still opens its invoice at ``now``."""
         return self.revoked_at is None and self.expires_at > now
+
+
+class LinkPayment(Base):
+    """A payment started through a link: which link, and who said they were paying."""
+
+    __tablename__ = "portal_invoice_link_payments"
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("ar_payments.id"), primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("portal_invoice_links.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    payment: Mapped[Payment] = relationship()
+    link: Mapped[InvoiceLink] = relationship()

@@ -30,8 +30,8 @@ from portal.accounts import audit
 from portal.accounts.audit import Origin
 from portal.accounts.auth import normalize_email
 from portal.accounts.credentials import new_token, token_hash
-from portal.ledger.models import Invoice, utcnow
-from portal.links.models import InvoiceLink
+from portal.ledger.models import Invoice, Payment, utcnow
+from portal.links.models import InvoiceLink, LinkPayment
 from portal.vendor.services import get_vendor
 
 MIN_DAYS, MAX_DAYS = 1, 120
@@ -129,11 +129,13 @@ def record_view(session: Session, link: InvoiceLink, *, origin: Origin,
     record_use(session, link, "link.viewed", origin=origin)
 
 
-def record_use(session: Session, link: InvoiceLink, action: str, *, origin: Origin) -> None:
+def record_use(session: Session, link: InvoiceLink, action: str, *, origin: Origin,
+               payment_id: int | None = None) -> None:
     """Add an audit event for something done through ``link`` (on its invoice's customer)."""
     invoice = link.invoice
+    detail = f"link={link.id}" + (f" payment={payment_id}" if payment_id else "")
     audit.record(session, action, origin=origin, customer_id=invoice.customer_id,
-                 subject=invoice.number, detail=f"link={link.id}")
+                 subject=invoice.number, detail=detail)
 
 
 def revoke(session: Session, link_id: int, *, by: str, origin: Origin | None = None,
@@ -164,3 +166,12 @@ def live_links(session: Session, customer_id: int,
 def url(base_url: str, token: str) -> str:
     """Return the address a person opens: ``<base_url>/i/<token>``."""
     return base_url.rstrip("/") + PATH_PREFIX + token
+
+
+def payments_through_links(session: Session, invoice_id: int) -> list[Payment]:
+    """Return the payments started through any link to invoice ``invoice_id``, newest first."""
+    return list(session.scalars(
+        select(Payment).join(LinkPayment, LinkPayment.payment_id == Payment.id)
+        .join(InvoiceLink, InvoiceLink.id == LinkPayment.link_id)
+        .where(InvoiceLink.invoice_id == invoice_id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())))

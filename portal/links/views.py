@@ -166,7 +166,9 @@ def invoice():
         terms=invoices.terms_in_words(invoice.net_days, invoice.discount_percent,
                                       invoice.discount_days, str(get_locale() or "en")),
         applied=history.applied_to(session, invoice, vendor.zone),
-        in_progress=history.in_progress(session, invoice, vendor.zone))
+        in_progress=history.in_progress(session, invoice, vendor.zone),
+        payable=invoice.status == "open" and invoice.available_minor > 0,
+        link_payments=services.payments_through_links(session, invoice.id), zone=vendor.zone)
 
 
 @bp.get("/i/invoice.pdf")

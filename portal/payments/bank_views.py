@@ -94,7 +94,7 @@ def _plaid() -> PlaidGateway | None:
     return bank_accounts.configured_plaid(_config())
 
 
-def _allow_link(plaid: PlaidGateway) -> None:
+def allow_link(plaid: PlaidGateway) -> None:
     """Let the page load Plaid Link (and, in development, talk to the local stand-in)."""
     parts = urlsplit(plaid.link_js_url)
     local = plaid.link_js_url != LINK_JS_URL
@@ -117,7 +117,7 @@ def index():
     stripe = cards.configured_gateway() if manage else None
     plaid = _plaid() if stripe is not None else None
     if plaid is not None:
-        _allow_link(plaid)
+        allow_link(plaid)
     return render_template("payments/bank_accounts.html", rows=rows, manage=manage,
                            names=bank_accounts.added_by_names(session, rows), vendor=vendor,
                            stripe_ready=stripe is not None, plaid=plaid,

@@ -1,13 +1,15 @@
 // "Link with your bank (instant)" on /bank-accounts: ask the portal for a Plaid link token,
 // load Plaid Link (https://plaid.com/docs/link/web/), open it, and post the public token and
-// the chosen account to /bank-accounts/plaid in the page's hidden form. Only Plaid.create,
+// the chosen account to /bank-accounts/plaid in the page's hidden form. An invoice link's
+// checkout uses it too: the button's data-form names the form to post (its own fields go
+// with it) and data-action where; data-check asks the form's fields to be valid first. Only Plaid.create,
 // onLoad, onSuccess, onExit, open and destroy are used, so Plaid's Link and the local
 // stand-in behave the same. Without this script the button stays hidden and the numbers
 // can still be typed in.
 (function () {
   "use strict";
   var button = document.getElementById("link-bank");
-  var form = document.getElementById("plaid-form");
+  var form = button && document.getElementById(button.dataset.form || "plaid-form");
   if (!button || !form || !window.fetch || !window.Promise) { return; }
   var status = document.getElementById("link-status");
   var csrf = form.querySelector("input[name=csrf_token]").value;
@@ -69,6 +71,7 @@
         form.querySelector("input[name=account_id]").value = chosenAccount(metadata || {});
         button.textContent = button.dataset.saving;
         say(button.dataset.saving);
+        if (button.dataset.action) { form.action = button.dataset.action; }
         form.submit();
       },
       onExit: function (error) {
@@ -81,6 +84,7 @@
 
   button.addEventListener("click", function () {
     if (working) { return; }
+    if (button.dataset.check && !form.reportValidity()) { return; }
     busy(true);
     say("");
     Promise.all([linkToken(), loadLink()]).then(function (results) {

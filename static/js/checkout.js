@@ -62,6 +62,12 @@
     radio.addEventListener("change", showChoice);
   });
 
+  // Who pays: the signed-in user (the section's data), or what an invoice link's payer typed.
+  function payer(what) {
+    var field = form.querySelector("input[name=payer_" + what + "]");
+    return field ? field.value.trim() : section.dataset["payer" + (what === "name" ? "Name" : "Email")];
+  }
+
   function busy(on) {
     button.disabled = on;
     button.setAttribute("aria-busy", on ? "true" : "false");
@@ -82,7 +88,7 @@
     say("");
     stripe.createPaymentMethod({
       type: "card", card: card,
-      billing_details: { name: section.dataset.payerName, email: section.dataset.payerEmail }
+      billing_details: { name: payer("name"), email: payer("email") }
     }).then(function (result) {
       if (!result || result.error || !result.paymentMethod) {
         busy(false);

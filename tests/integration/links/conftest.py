@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -111,4 +112,4 @@ def visitor(app):
 
 def text(html: str) -> str:
     """The page's visible words, one space between them."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())

@@ -16,9 +16,11 @@ PUBLIC = {"accounts.index", "accounts.login", "accounts.verify_totp",
           "accounts.forgot_password", "accounts.reset_password",
           "accounts.accept_invitation", "accounts.set_language", "core.healthz",
           "webhooks.stripe_webhook", "accounts.logout", "accounts.logout_everywhere"}
-# The link's own routes, tested in test_link_pages.
+# The link's own routes, tested in test_link_pages and test_link_pay. (A link's payment
+# pages stay in: for a payment not made through a link to the invoice they are 404s.)
 OWN = {"links.landing", "links.start", "links.fresh", "links.invoice", "links.invoice_pdf",
-       "static"}
+       "links.pay_page", "links.pay_review", "links.pay_link_token", "links.pay_bank",
+       "links.pay_confirm", "static"}
 # What the link's invoice, its customer and the others must not show anywhere else.
 SECRETS = ("L-1", "L-2", "G-1", "Acme Corp", "Globex Inc", "Hex bolts", "1,234.56")
 
