@@ -47,6 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     from portal.accounts import views as accounts_views
     from portal.core import views as core_views
+    from portal.disputes import views as disputes_views
     from portal.documents import views as documents_views
     from portal.invoices import views as invoices_views
     from portal.links import pay as links_pay  # noqa: F401 (its routes join the links blueprint)
@@ -58,7 +59,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     for blueprint in (core_views.bp, accounts_views.bp, invoices_views.bp, staff_views.bp,
                       documents_views.bp, checkout_views.bp, payment_history_views.bp,
-                      saved_cards.bp, bank_views.bp, links_views.bp):
+                      saved_cards.bp, bank_views.bp, links_views.bp, disputes_views.bp):
         app.register_blueprint(blueprint)
     security.csrf.exempt(core_views.bp)  # machine endpoints; webhooks verify signatures
 

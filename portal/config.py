@@ -88,6 +88,9 @@ class Config:
     # A card payment still waiting for the payer's 3-D Secure step this many minutes after it
     # started is canceled by the sweep, and its amounts released for others to pay.
     card_action_timeout_minutes: int = 60
+    # Where dispute attachments are kept: a directory outside the web root, under generated
+    # names; empty: <instance_path>/attachments (portal.disputes.files).
+    attachments_dir: str = ""
     # A fixed "now" (ISO 8601, e.g. 2026-11-20T15:00:00Z) for demos and tests; empty: real time.
     clock: str = ""
     testing: bool = False

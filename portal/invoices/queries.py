@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from portal.core import cursors
 from portal.db import folded, prefix_range
+from portal.disputes.services import held
 from portal.invoices import open_totals, services
 from portal.invoices.forms import InvoiceFilter, ListParams
 from portal.ledger import customer_credit
@@ -193,7 +194,8 @@ def invoice_page(session: Session, customer_id: int, params: ListParams, today: 
     has_next, has_prev = (True, more) if backwards else (more, key is not None)
     until = _bank_debits_until(session, [inv.id for inv in invoices if inv.reserved_minor > 0],
                                vendor)
-    page = Page([Listed(inv, services.invoice_state(inv, today),
+    disputed = held(session, [inv.id for inv in invoices])
+    page = Page([Listed(inv, services.invoice_state(inv, today, disputed.get(inv.id, 0)),
                         services.discount_offer(inv, vendor, today), until.get(inv.id))
                  for inv in invoices])
     if invoices and has_next:

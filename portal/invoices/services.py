@@ -88,6 +88,9 @@ class InvoiceState:
     due_soon: bool
     processing: bool
     partly_paid: bool
+    # What a dispute in force holds back (portal.disputes), in the invoice's currency.
+    disputed_minor: int = 0
+    currency: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -95,8 +98,9 @@ class InvoiceState:
         return self.key in ("open", "overdue")
 
 
-def invoice_state(invoice: Invoice, today: dt.date) -> InvoiceState:
-    """Derive what to show about ``invoice`` on ``today`` (vendor's time zone)."""
+def invoice_state(invoice: Invoice, today: dt.date, disputed_minor: int = 0) -> InvoiceState:
+    """Derive what to show about ``invoice`` on ``today`` (vendor's time zone), with the
+    amount a dispute in force holds (:func:`portal.disputes.services.held`)."""
     is_open = invoice.status == "open" and invoice.balance_minor > 0
     late = days_past_due(invoice.due_date, today) if is_open else 0
     soon_from, soon_to = due_date_range("due_soon", today)
@@ -106,6 +110,7 @@ def invoice_state(invoice: Invoice, today: dt.date) -> InvoiceState:
         due_soon=is_open and soon_from <= invoice.due_date <= soon_to,
         processing=invoice.reserved_minor > 0,
         partly_paid=is_open and invoice.balance_minor < invoice.total_minor,
+        disputed_minor=disputed_minor if is_open else 0, currency=invoice.currency,
     )
 
 

@@ -26,6 +26,7 @@ from portal import tasks
 from portal.accounts import access
 from portal.accounts.access import principal, requires
 from portal.core.request_db import close_request_uow, database, uow
+from portal.disputes import services as disputes
 from portal.documents.views import MAX_MERGED
 from portal.invoices import export, forms, history, open_totals, queries, services
 from portal.invoices.access import invoice_or_404
@@ -130,9 +131,10 @@ def detail(number: str):
     invoice = invoice_or_404(session, customer_id, number)
     vendor, today = _vendor_and_today()
     who = principal()
-    state = services.invoice_state(invoice, today)
+    dispute = disputes.in_force(session, invoice.id)
+    state = services.invoice_state(invoice, today, dispute.amount_minor if dispute else 0)
     return render_template(
-        "invoices/detail.html", invoice=invoice, state=state, today=today,
+        "invoices/detail.html", invoice=invoice, state=state, today=today, dispute=dispute,
         offer=services.discount_offer(invoice, vendor, today),
         terms=services.terms_in_words(invoice.net_days, invoice.discount_percent,
                                       invoice.discount_days, _locale()),
@@ -141,7 +143,7 @@ def detail(number: str):
         can_pay=who.can("pay") and invoice.available_minor > 0,
         pay_url=request.script_root + PAY_PATH,
         dispute_url=(_optional_url(DISPUTE_ENDPOINT, number=invoice.number)
-                     if who.can("dispute") and state.is_open else None),
+                     if who.can("dispute") and state.is_open and dispute is None else None),
         plan_url=(_optional_url(PLAN_ENDPOINT, number=invoice.number)
                   if who.can("plan") and state.is_open else None),
         # The PDF is served by portal.documents; linked by its path, not its endpoint.

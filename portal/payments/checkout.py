@@ -40,6 +40,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.disputes import services as disputes
 from portal.i18n import money, parse_amount
 from portal.invoices.services import DiscountOffer, discount_offer
 from portal.ledger.models import Invoice
@@ -50,6 +51,8 @@ from portal.vendor.models import Vendor
 
 # The short-pay reason that needs the payer's own words.
 OTHER_REASON = "other"
+# The short-pay reason of a payment that leaves a disputed amount unpaid (portal.disputes).
+DISPUTED_REASON = "disputed"
 # Most invoices one checkout may pay (one PaymentIntent's metadata names them).
 MAX_INVOICES = 100
 
@@ -81,6 +84,7 @@ class QuoteLine:
     invoice: Invoice
     offer: DiscountOffer | None
     due_minor: int  # what settles it now: open, or offer.pay while a discount is open
+    held_minor: int = 0  # on hold by a dispute in force: paid only if the payer asks
     pay_minor: int = 0  # cash and credit together
     discount_minor: int = 0
     credit_minor: int = 0
@@ -196,11 +200,13 @@ def quote(session: Session, customer_id: int, vendor: Vendor, today: dt.date,
         result.errors.append(_("Invoices in %(currencies)s cannot be paid together: pay each "
                                "currency separately.", currencies=", ".join(currencies)))
     reasons = {reason["code"] for reason in vendor.short_pay_reasons} | {OTHER_REASON}
+    on_hold = disputes.held(session, [invoice.id for invoice in found.values()])
     for request_line in request.lines:
         invoice = found.get(request_line.number)
         if invoice is None or any(line.invoice is invoice for line in result.lines):
             continue
-        line = _line(invoice, vendor, today, request_line, request, reasons, locale)
+        line = _line(invoice, vendor, today, request_line, request, reasons, locale,
+                     on_hold.get(invoice.id, 0))
         result.lines.append(line)
     if result.currency:
         # Less what card payments still in progress have promised (credit_plan).
@@ -212,10 +218,14 @@ def quote(session: Session, customer_id: int, vendor: Vendor, today: dt.date,
 
 
 def _line(invoice: Invoice, vendor: Vendor, today: dt.date, request_line: LineRequest,
-          request: CheckoutRequest, reasons: set[str], locale: str) -> QuoteLine:
+          request: CheckoutRequest, reasons: set[str], locale: str,
+          held: int = 0) -> QuoteLine:
     offer = discount_offer(invoice, vendor, today)
     due = offer.pay.minor if offer else invoice.available_minor
-    line = QuoteLine(invoice=invoice, offer=offer, due_minor=due)
+    # A dispute's hold: what is paid by default is the undisputed rest (DESIGN: the
+    # undisputed part stays payable); the payer may still choose to pay more.
+    held = min(held, invoice.available_minor)
+    line = QuoteLine(invoice=invoice, offer=offer, due_minor=due, held_minor=held)
     if invoice.status != "open" or invoice.available_minor <= 0:
         line.errors.append(_closed_message(invoice))
         return line
@@ -225,8 +235,13 @@ def _line(invoice: Invoice, vendor: Vendor, today: dt.date, request_line: LineRe
             "The early-payment discount on this invoice is no longer available; "
             "%(amount)s is now due.", amount=money(invoice.available_minor, invoice.currency)))
         return line
+    undisputed = invoice.available_minor - held
+    if held and undisputed <= 0 and not request_line.amount.strip():
+        line.errors.append(_("All of it is disputed: nothing is due until the dispute is "
+                             "resolved."))
+        return line
     try:
-        paid = due if not request_line.amount.strip() else _minor(
+        paid = (undisputed if held else due) if not request_line.amount.strip() else _minor(
             request_line.amount, invoice.currency, locale)
     except MoneyError:
         line.errors.append(_("Enter the amount to pay, such as %(example)s.",
@@ -245,6 +260,10 @@ def _line(invoice: Invoice, vendor: Vendor, today: dt.date, request_line: LineRe
                 "rest goes to your account's credit.",
                 over=money(line.over_minor, invoice.currency),
                 due=money(due, invoice.currency)))
+        return line
+    if held and paid >= undisputed and not request_line.reason.strip():
+        # Leaving the disputed amount unpaid needs no other reason.
+        line.reason, line.note = DISPUTED_REASON, None
         return line
     _short_pay(line, request_line, reasons)
     return line

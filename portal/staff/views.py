@@ -7,10 +7,11 @@ from flask import Blueprint, render_template, request
 
 from portal.accounts.access import principal, staff_required
 from portal.core.request_db import uow
-from portal.staff import links, queries
+from portal.staff import disputes, links, queries
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.register_blueprint(links.bp)
+bp.register_blueprint(disputes.bp)
 
 
 @bp.get("/")

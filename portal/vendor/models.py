@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, Text, fa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime
+from portal.i18n import N_
 
 VENDOR_ID = 1
 DISCOUNT_BASES = ("total", "subtotal")
@@ -30,6 +31,10 @@ DEFAULT_TIMEZONE = "America/New_York"
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# What a payment that leaves a disputed amount unpaid gives as its short-pay reason.
+DISPUTED_LABEL = N_("Disputed amount on hold")
 
 
 class Vendor(Base):
@@ -56,6 +61,9 @@ class Vendor(Base):
     discount_base: Mapped[str] = mapped_column(String(16), default="total")
     prorate_partial_discounts: Mapped[bool] = mapped_column(Boolean, default=False)
     short_pay_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # Why a customer disputes an invoice: a JSON list of {"code", "label"}, like the above;
+    # empty: the defaults (portal.vendor.services.DEFAULT_DISPUTE_REASONS).
+    dispute_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     # Whether payers (not only account admins) may add and remove bank accounts for ACH.
     payers_manage_bank_accounts: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false())
@@ -68,8 +76,22 @@ class Vendor(Base):
         """The vendor's time zone."""
         return ZoneInfo(self.timezone)
 
+    def dispute_reason_list(self) -> list[dict[str, str]]:
+        """The reasons a dispute may give: the vendor's own, else the defaults."""
+        from portal.vendor.services import DEFAULT_DISPUTE_REASONS
+        return list(self.dispute_reasons or DEFAULT_DISPUTE_REASONS)
+
+    def dispute_reason_label(self, code: str) -> str:
+        """Return the label of dispute reason ``code`` (the code itself if unknown)."""
+        for reason in self.dispute_reason_list():
+            if reason["code"] == code:
+                return reason["label"]
+        return code
+
     def short_pay_label(self, code: str) -> str:
         """Return the label of short-pay reason ``code`` (the code itself if unknown)."""
+        if code == "disputed":  # portal.payments.checkout.DISPUTED_REASON
+            return DISPUTED_LABEL
         for reason in self.short_pay_reasons:
             if reason["code"] == code:
                 return reason["label"]

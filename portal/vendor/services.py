@@ -33,10 +33,22 @@ DEFAULT_SHORT_PAY_REASONS: tuple[dict[str, str], ...] = (
     {"code": "other", "label": N_("Other (explain in the note)")},
 )
 
+# Why a customer disputes an invoice (issue: pricing, quantity, damaged goods, not received,
+# duplicate billing, tax, other); vendors may set their own list (``dispute_reasons``).
+DEFAULT_DISPUTE_REASONS: tuple[dict[str, str], ...] = (
+    {"code": "pricing", "label": N_("Pricing")},
+    {"code": "quantity", "label": N_("Quantity")},
+    {"code": "damaged", "label": N_("Damaged goods")},
+    {"code": "not_received", "label": N_("Not received")},
+    {"code": "duplicate", "label": N_("Duplicate billing")},
+    {"code": "tax", "label": N_("Tax")},
+    {"code": "other", "label": N_("Other")},
+)
+
 EDITABLE_FIELDS = frozenset({
     "name", "legal_name", "logo_path", "remit_to", "support_email", "support_phone",
     "website", "timezone", "discount_base", "prorate_partial_discounts", "short_pay_reasons",
-    "payers_manage_bank_accounts",
+    "payers_manage_bank_accounts", "dispute_reasons",
 })
 
 
@@ -93,7 +105,9 @@ def _checked(name: str, value: object) -> object:
             raise VendorError(f"{name} must be true or false")
         return value
     if name == "short_pay_reasons":
-        return _short_pay_reasons(value)
+        return _reasons(value, "short-pay")
+    if name == "dispute_reasons":
+        return _reasons(value, "dispute") if value else None
     if value is not None and not isinstance(value, str):
         raise VendorError(f"{name} must be text")
     text = value.strip() if isinstance(value, str) else None
@@ -119,19 +133,19 @@ def _timezone(value: object) -> str:
     return value
 
 
-def _short_pay_reasons(value: object) -> list[dict[str, str]]:
+def _reasons(value: object, what: str) -> list[dict[str, str]]:
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise VendorError("short-pay reasons must be a list of {code, label}")
+        raise VendorError(f"{what} reasons must be a list of {{code, label}}")
     reasons: list[dict[str, str]] = []
     seen: set[str] = set()
     for item in value:
         code = item.get("code") if isinstance(item, dict) else None
         label = item.get("label") if isinstance(item, dict) else None
         if not isinstance(code, str) or not isinstance(label, str) or not code or not label:
-            raise VendorError("each short-pay reason needs a code and a label")
-        # The code is stored on reservations and allocations (64 characters there).
+            raise VendorError(f"each {what} reason needs a code and a label")
+        # The code is stored on reservations, allocations and disputes (64 characters there).
         if len(code) > 64 or code in seen:
-            raise VendorError(f"short-pay reason code {code!r} is too long or repeated")
+            raise VendorError(f"{what} reason code {code!r} is too long or repeated")
         seen.add(code)
         reasons.append({"code": code, "label": label})
     return reasons
