@@ -50,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.disputes import views as disputes_views
     from portal.documents import views as documents_views
     from portal.invoices import views as invoices_views
+    from portal.links import disputes as links_disputes  # noqa: F401 (routes join links.bp)
     from portal.links import pay as links_pay  # noqa: F401 (its routes join the links blueprint)
     from portal.links import views as links_views
     from portal.payments import bank_views, saved_cards

@@ -30,6 +30,7 @@ from portal.accounts import audit
 from portal.accounts.audit import Origin
 from portal.accounts.auth import normalize_email
 from portal.accounts.credentials import new_token, token_hash
+from portal.disputes.models import Dispute
 from portal.ledger.models import Invoice, Payment, utcnow
 from portal.links.models import InvoiceLink, LinkPayment
 from portal.vendor.services import get_vendor
@@ -130,10 +131,11 @@ def record_view(session: Session, link: InvoiceLink, *, origin: Origin,
 
 
 def record_use(session: Session, link: InvoiceLink, action: str, *, origin: Origin,
-               payment_id: int | None = None) -> None:
+               payment_id: int | None = None, dispute_id: int | None = None) -> None:
     """Add an audit event for something done through ``link`` (on its invoice's customer)."""
     invoice = link.invoice
-    detail = f"link={link.id}" + (f" payment={payment_id}" if payment_id else "")
+    detail = f"link={link.id}" + (f" payment={payment_id}" if payment_id else "") + (
+        f" dispute={dispute_id}" if dispute_id else "")
     audit.record(session, action, origin=origin, customer_id=invoice.customer_id,
                  subject=invoice.number, detail=detail)
 
@@ -175,3 +177,11 @@ def payments_through_links(session: Session, invoice_id: int) -> list[Payment]:
         .join(InvoiceLink, InvoiceLink.id == LinkPayment.link_id)
         .where(InvoiceLink.invoice_id == invoice_id)
         .order_by(Payment.created_at.desc(), Payment.id.desc())))
+
+
+def disputes_through_links(session: Session, invoice_id: int) -> list[Dispute]:
+    """Return the disputes opened through any link to invoice ``invoice_id``, newest first."""
+    return list(session.scalars(
+        select(Dispute).join(InvoiceLink, InvoiceLink.id == Dispute.link_id)
+        .where(InvoiceLink.invoice_id == invoice_id)
+        .order_by(Dispute.created_at.desc(), Dispute.id.desc())))

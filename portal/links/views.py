@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from portal.accounts.audit import Origin
 from portal.core.request_db import uow, write_uow
 from portal.core.security import csrf, limiter
+from portal.disputes import services as disputes
 from portal.documents import queries as documents
 from portal.documents import render
 from portal.documents.content import Letterhead
@@ -159,9 +160,12 @@ def invoice():
     invoice = link.invoice
     vendor = get_vendor(session)
     today = local_today(vendor)
+    in_force = disputes.in_force(session, invoice.id)
     return render_template(
         "links/invoice.html", invoice=invoice, today=today,
-        state=invoices.invoice_state(invoice, today),
+        state=invoices.invoice_state(invoice, today, in_force.amount_minor if in_force else 0),
+        can_dispute=invoice.status == "open" and invoice.balance_minor > 0 and not in_force,
+        link_disputes=services.disputes_through_links(session, invoice.id),
         offer=invoices.discount_offer(invoice, vendor, today),
         terms=invoices.terms_in_words(invoice.net_days, invoice.discount_percent,
                                       invoice.discount_days, str(get_locale() or "en")),

@@ -94,10 +94,12 @@ def test_view_invoice_grants_that_invoice_without_signing_in(world, visitor):
     for expected in ("Invoice L-1", "Acme Corp", "Hex bolts M8, box of 100", "Total $1,234.56",
                      "Balance due $1,234.56", "PO number PO-L-1", "Download PDF"):
         assert expected in words, expected
-    for absent in ("All invoices", "Dispute", "payment plan", "Sign out", "/invoices",
-                   "/payments", "/account"):
+    for absent in ("All invoices", "payment plan", "Sign out", "/invoices", "/payments",
+                   "/account", "/disputes"):
         assert absent not in html, absent
-    assert 'href="/i/invoice.pdf"' in html
+    # Its own actions only: pay, dispute, download.
+    assert 'href="/i/invoice.pdf"' in html and 'href="/i/dispute"' in html
+    assert 'href="/i/pay"' in html
 
     download = b.client.get("/i/invoice.pdf")
     assert download.status_code == 200 and download.mimetype == "application/pdf"

@@ -20,7 +20,7 @@ PUBLIC = {"accounts.index", "accounts.login", "accounts.verify_totp",
 # pages stay in: for a payment not made through a link to the invoice they are 404s.)
 OWN = {"links.landing", "links.start", "links.fresh", "links.invoice", "links.invoice_pdf",
        "links.pay_page", "links.pay_review", "links.pay_link_token", "links.pay_bank",
-       "links.pay_confirm", "static"}
+       "links.pay_confirm", "links.dispute_new", "static"}
 # What the link's invoice, its customer and the others must not show anywhere else.
 SECRETS = ("L-1", "L-2", "G-1", "Acme Corp", "Globex Inc", "Hex bolts", "1,234.56")
 
