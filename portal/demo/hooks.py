@@ -46,6 +46,7 @@ def registered_hooks() -> list[DemoHook]:
     ``from portal.links.demo import demo_link`` (prints ``invoice link:``).
     """
     from portal.accounts.demo import demo_users
+    from portal.disputes.demo import demo_disputes
     from portal.links.demo import demo_link
 
-    return [demo_users, demo_link]
+    return [demo_users, demo_link, demo_disputes]
