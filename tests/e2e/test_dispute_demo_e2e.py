@@ -111,7 +111,8 @@ def test_dispute_two_lines_pay_the_rest_and_get_the_credit(demo, page_factory):
     accessible(collector, "staff queue")
     shots.append(screenshot(collector, "staff-disputes-1280"))
     row.get_by_role("link").click()
-    collector.get_by_role("textbox", name="Message", exact=True).fill("Sorry about the cartons. We will credit both lines.")
+    collector.get_by_role("textbox", name="Message", exact=True).fill(
+        "Sorry about the cartons. We will credit both lines.")
     collector.get_by_role("button", name="Send").click()
     collector.get_by_text("Your message was sent to the customer.").wait_for()
     assert cents("$" + collector.get_by_label("Credit to give").input_value()) == disputed

@@ -85,7 +85,9 @@ def test_compiled_catalog_matches_the_translations(language):
     catalog = _catalog(language)
     with Path(TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").open("rb") as mo:
         compiled = read_mo(mo)
-    expected = {_key(entry.id): _key(entry.string) for entry in catalog
+    # Keyed by context too: "Open" of an invoice and "Open" of a dispute differ.
+    expected = {(entry.context, _key(entry.id)): _key(entry.string) for entry in catalog
                 if entry.id and not entry.fuzzy}
-    actual = {_key(entry.id): _key(entry.string) for entry in compiled if entry.id}
+    actual = {(entry.context, _key(entry.id)): _key(entry.string) for entry in compiled
+              if entry.id}
     assert actual == expected

@@ -7,19 +7,25 @@ the test until a value for it is added below.
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from portal import ledger
 from portal.accounts import services
 from portal.accounts.audit import Origin
+from portal.disputes import files
+from portal.disputes import services as disputes
+from portal.disputes.models import DisputeAttachment
 from portal.ledger.models import Payment
 from portal.ledger.payments import AllocationInput
 from portal.links import services as link_services
 from portal.links.models import InvoiceLink
 from portal.payments.bank_models import BankAccount
+from portal.vendor.services import get_vendor
 from tests import builders, pdf
 
 # Routes anyone may reach without signing in; they show no customer data.
@@ -54,7 +60,16 @@ def victim(world, app):
         s.add(bank)
         link, _token = link_services.create(s, invoice, expires_days=None, email=None,
                                             created_by="ar@vendor.example")
+        photo = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(photo, "PNG")
+        dispute = disputes.open_dispute(
+            s, invoice_id=invoice.id, customer_id=acme.id, asked=disputes.Request(
+                reason="damaged", amount="100", description="ACME SECRET DISPUTE",
+                uploads=[disputes.Upload("acme-secret.png", photo.getvalue())]),
+            author=disputes.Author("customer", "Acme Admin", "admin@acme.example", admin.id),
+            vendor=get_vendor(s), storage=files.storage_for(app.config["PORTAL"]))
         s.flush()
+        attachment_id = s.scalar(select(DisputeAttachment.id))
         uow.commit()
     values = {
         "user_id": world.ids["acme_payer"],
@@ -67,10 +82,13 @@ def victim(world, app):
         "payment_method": "pm_acme_secret_card",
         "bank_account_id": bank.id,
         "link_id": link.id,  # an invoice link of Acme's (/staff/links/<id>/revoke)
+        "dispute_id": dispute.id,
+        "attachment_id": attachment_id,
     }
     secrets = ["Acme Corp", "C-ACME", "ACME-SECRET-0001", "9,876,543.21", "987654321",
                "payer@acme.example", "admin@acme.example", "secret.hire@acme.example",
-               "ACME-CHK-SECRET", "1,234.56", "ACME SECRET BANK"]
+               "ACME-CHK-SECRET", "1,234.56", "ACME SECRET BANK", "ACME SECRET DISPUTE",
+               "acme-secret.png"]
     return values, secrets
 
 
