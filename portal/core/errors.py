@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+# The largest request body accepted: a dispute message's five attachments of 10 MB each
+# (portal.disputes.files) and the form around them. Anything bigger is refused with a 413
+# before it is read.
+MAX_REQUEST_BYTES = 5 * 10 * 1024 * 1024 + 1024 * 1024
 
 
 def register(app: Flask) -> None:
     """Install the portal's error pages on ``app``."""
+
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        return render_template("error.html", code=413, title=_("Too much to send"),
+                               description=_("What you sent is larger than the portal "
+                                             "accepts: at most 5 files of 10 MB each. "
+                                             "Nothing was saved.")), 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.e2e
 
 CLERK = "ap.clerk@greatlakes-fab.example"  # a payer of C-10042, the demo's large customer
 COLLECTOR = "collections@northwind.example"
+# HTML typed in a message: both sides must show it as text, and nothing of it may run.
+MARKUP = '<img src=x onerror="window.__ran=1"><script>window.__ran=2</script>'
 CARD = {"Card number": "4242424242424242", "Expiry month (MM)": "12",
         "Expiry year (YY)": "34", "Security code": "123", "Postal code": "12345"}
 
@@ -73,7 +75,7 @@ def test_dispute_two_lines_pay_the_rest_and_get_the_credit(demo, page_factory):
         lines.nth(i).check()
     clerk.get_by_label("Reason").select_option(label="Damaged goods")
     clerk.get_by_label("Describe the problem").fill(
-        "Two cartons arrived crushed; the parts inside are bent. Photo attached.")
+        "Two cartons arrived crushed; the parts inside are bent. Photo attached. " + MARKUP)
     clerk.get_by_label("Attachments (optional)").set_input_files(
         files=[{"name": "crushed-cartons.jpg", "mimeType": "image/jpeg", "buffer": photo()}])
     accessible(clerk, "dispute form")
@@ -84,6 +86,8 @@ def test_dispute_two_lines_pay_the_rest_and_get_the_credit(demo, page_factory):
     assert f"Your dispute is open. {money(disputed)} of the invoice is on hold" in \
         clerk.locator("body").inner_text()
     assert clerk.get_by_role("link", name="crushed-cartons.jpg").is_visible()
+    assert MARKUP in clerk.locator("[data-thread]").inner_text()
+    assert clerk.evaluate("window.__ran") is None
     accessible(clerk, "dispute (open)")
     shots.append(screenshot(clerk, "dispute-open-1280"))
 
@@ -111,6 +115,9 @@ def test_dispute_two_lines_pay_the_rest_and_get_the_credit(demo, page_factory):
     accessible(collector, "staff queue")
     shots.append(screenshot(collector, "staff-disputes-1280"))
     row.get_by_role("link").click()
+    collector.wait_for_load_state("load")
+    assert MARKUP in collector.locator("[data-thread]").inner_text()
+    assert collector.evaluate("window.__ran") is None, "a customer's markup ran in staff pages"
     collector.get_by_role("textbox", name="Message", exact=True).fill(
         "Sorry about the cartons. We will credit both lines.")
     collector.get_by_role("button", name="Send").click()
@@ -127,6 +134,7 @@ def test_dispute_two_lines_pay_the_rest_and_get_the_credit(demo, page_factory):
     body = clerk.locator("body").inner_text()
     assert f"with a credit of {money(disputed)} on the invoice" in body
     assert "Sorry about the cartons." in body and "Credit memo for the damaged lines." in body
+    assert clerk.evaluate("window.__ran") is None
     accessible(clerk, "dispute (resolved)")
     shots.append(screenshot(clerk, "dispute-resolved-1280"))
     clerk.goto(f"{base}/invoices/{number}")

@@ -267,3 +267,13 @@ def test_the_checkout_pays_the_undisputed_rest_or_all_if_the_payer_asks(app, boo
         assert (everything.pay_minor, everything.reason, everything.errors) == (998_52, None, [])
         less = quote("50.00")
         assert less.errors == ["Paying less than is due needs a reason."]
+
+
+def test_a_request_larger_than_five_files_is_refused_before_it_is_read(app, book, signed_in):
+    payer = signed_in()
+    too_much = [(f"scan-{i}.csv", b"a,b\n" * (3 * 1024 * 1024)) for i in range(5)]  # 60 MB
+    response = open_dispute(payer, amount="10", files=too_much)
+    assert response.status_code == 413
+    assert "at most 5 files of 10 MB each. Nothing was saved." in text(
+        response.get_data(as_text=True))
+    assert disputes(book) == [] and stored_files(app.config["PORTAL"]) == []
