@@ -143,3 +143,26 @@ def test_a_payer_without_an_account_pays_the_demo_link_from_a_bank_account(demo,
     assert intent["amount"] == charge
     assert not console, console
     print("screenshots:", *shots)
+
+
+def test_a_payer_without_an_account_disputes_the_demo_link_on_a_phone(demo, page_factory):
+    page = page_factory(width=375, height=800)
+    page.goto(demo_link(demo.output))
+    page.get_by_role("button", name="View invoice").click()
+    page.get_by_role("link", name="Dispute", exact=True).click()
+    page.wait_for_url(f"{demo.url}/i/dispute")
+    accessible(page, "link dispute form")
+    page.get_by_label("Your name").fill(PAYER_NAME)
+    page.get_by_label("Your e-mail").fill(PAYER_EMAIL)
+    page.locator("input[name=line]").first.check()
+    page.get_by_label("Reason").select_option(label="Pricing")
+    page.get_by_label("Describe the problem").fill("The unit price is not the one we agreed.")
+    shots = [screenshot(page, "link-demo-dispute-new-375")]
+    page.get_by_role("button", name="Open the dispute").click()
+    page.wait_for_url(re.compile(rf"{re.escape(demo.url)}/i/disputes/\d+\?opened=1$"))
+    assert f"Their answers are e-mailed to {PAYER_EMAIL}." in page.locator("body").inner_text()
+    accessible(page, "link dispute thread")
+    shots.append(screenshot(page, "link-demo-dispute-375"))
+    page.get_by_role("link", name="Back to the invoice").click()
+    assert "Disputed:" in page.locator(".badges").first.inner_text()
+    print("screenshots:", *shots)
