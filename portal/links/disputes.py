@@ -101,6 +101,13 @@ def _reachable(link: InvoiceLink, dispute_id: int, *, lock: bool = False) -> Dis
     return uow().session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
+def _reachable_or_404(link: InvoiceLink, dispute_id: int, *, lock: bool = False) -> Dispute:
+    found = _reachable(link, dispute_id, lock=lock)
+    if found is None:
+        abort(404)
+    return found
+
+
 def _thread(link: InvoiceLink, dispute: Dispute, **kwargs):
     return thread_page(
         "links/dispute.html", dispute, invoice=link.invoice, can_write=dispute.in_force,
@@ -117,9 +124,7 @@ def dispute(dispute_id: int):
     link = _link()
     if link is None:
         return _not_valid(ended=True)
-    found = _reachable(link, dispute_id)
-    if found is None:
-        abort(404)
+    found = _reachable_or_404(link, dispute_id)
     return _thread(link, found, opened=request.args.get("opened") == "1")
 
 
@@ -130,9 +135,7 @@ def dispute_reply(dispute_id: int):
     if link is None:
         return _not_valid(ended=True)
     unit = uow()
-    found = _reachable(link, dispute_id, lock=True)
-    if found is None:
-        abort(404)
+    found = _reachable_or_404(link, dispute_id, lock=True)
     errors: dict[str, str] = {}
     author = _contact(errors)
     try:
@@ -160,9 +163,7 @@ def dispute_withdraw(dispute_id: int):
     if link is None:
         return _not_valid(ended=True)
     unit = uow()
-    found = _reachable(link, dispute_id, lock=True)
-    if found is None:
-        abort(404)
+    found = _reachable_or_404(link, dispute_id, lock=True)
     contact = _typed_contact()
     author = Author(CUSTOMER, contact.get("name") or found.opened_by_name,
                     contact.get("email") or found.opened_by_email)
@@ -183,7 +184,5 @@ def dispute_attachment(dispute_id: int, attachment_id: int):
     link = _link()
     if link is None:
         return _not_valid(ended=True)
-    found = _reachable(link, dispute_id)
-    if found is None:
-        abort(404)
+    found = _reachable_or_404(link, dispute_id)
     return download(services.attachment(uow().session, found, attachment_id))

@@ -24,7 +24,6 @@ invoice, so a payer never sees another payment of the customer.
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 
@@ -35,7 +34,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask import session as browser
@@ -49,8 +47,6 @@ from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from portal.core.request_db import uow, write_uow
-from portal.documents import render
-from portal.documents.content import Letterhead
 from portal.gateways.stripe import GatewayError, StripeGateway
 from portal.i18n import date, money
 from portal.ledger.models import Customer, Payment
@@ -67,14 +63,14 @@ from portal.payments import (
     checkout,
     history,
     receipts,
-    settlement,
 )
 from portal.payments.bank_accounts import BankAccountError
 from portal.payments.bank_models import ONE_OFF, BankAccount
 from portal.payments.bank_views import allow_link
 from portal.payments.card_checkout import BankChoice, CardChoice, CheckoutRefused
 from portal.payments.checkout import CheckoutRequest, LineRequest
-from portal.payments.views import allow_stripe
+from portal.payments.history_views import receipt_response
+from portal.payments.views import allow_stripe, ask_stripe_now
 from portal.vendor.services import get_vendor, local_today
 
 # The bank account connected for this browser's next debit (its id), beside the grant.
@@ -386,17 +382,7 @@ def payment_return(payment_id: int):
     link = _link_or_none()
     if link is None:
         return _not_valid(ended=True)
-    session = uow().session
-    payment = _link_payment(link, payment_id)
-    gateway = cards.configured_gateway()
-    if payment.gateway_ref and payment.status not in ("succeeded", "reversed") and gateway:
-        session.rollback()
-        try:
-            with write_uow() as writer:
-                settlement.sync_payment(writer.session, payment_id, gateway)
-                writer.commit()
-        except GatewayError:
-            pass  # the webhook or the sweep will tell; show what is known
+    ask_stripe_now(_link_payment(link, payment_id))
     return redirect(url_for("links.payment", payment_id=payment_id), code=303)
 
 
@@ -427,21 +413,13 @@ def receipt_pdf(payment_id: int):
     link = _link_or_none()
     if link is None:
         return _not_valid(ended=True)
-    session = uow().session
-    row = _link_payment(link, payment_id)
-    if not receipts.has_receipt(row):
-        abort(404)
-    vendor = get_vendor(session)
-    content = receipts.receipt_content(session, row, vendor,
-                                       current_app.config["PORTAL"].base_url)
-    letterhead, paper = Letterhead.of(vendor), render.paper_size(vendor)
     link_id = link.id
-    get_locale()
-    session.rollback()  # lay out the pages outside the transaction
-    with write_uow() as writer:
-        services.record_use(writer.session, writer.session.get(InvoiceLink, link_id),
-                            "link.receipt_downloaded", origin=_origin())
-        writer.commit()
-    return send_file(io.BytesIO(receipts.render_pdf(content, letterhead, paper=paper)),
-                     mimetype="application/pdf", as_attachment=True,
-                     download_name=receipts.filename(content), conditional=False, etag=False)
+
+    def record_download() -> None:
+        with write_uow() as writer:
+            services.record_use(writer.session, writer.session.get(InvoiceLink, link_id),
+                                "link.receipt_downloaded", origin=_origin())
+            writer.commit()
+
+    return receipt_response(uow().session, _link_payment(link, payment_id),
+                            before_layout=record_download)

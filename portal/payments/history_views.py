@@ -105,7 +105,17 @@ def detail(payment_id: int):
 def receipt_pdf(payment_id: int) -> Response:
     """Download the receipt (remittance advice) of a settled payment."""
     session = uow().session
-    payment = history.payment_or_404(session, access.customer_id(), payment_id)
+    return receipt_response(session,
+                            history.payment_or_404(session, access.customer_id(), payment_id))
+
+
+def receipt_response(session, payment, *, before_layout=None) -> Response:
+    """The receipt PDF of ``payment`` as a download (404 before it settled).
+
+    The pages are laid out after the request's transaction ends (see
+    portal.documents.views); ``before_layout()``, if given, runs in between (its own
+    writes, e.g. an audit event).
+    """
     if not receipts.has_receipt(payment):
         abort(404)
     vendor = get_vendor(session)
@@ -113,8 +123,9 @@ def receipt_pdf(payment_id: int) -> Response:
                                        current_app.config["PORTAL"].base_url)
     letterhead, paper = Letterhead.of(vendor), render.paper_size(vendor)
     get_locale()  # read from the signed-in user: settle it while the session is open
-    # Lay out the pages outside the transaction (see portal.documents.views).
     session.rollback()
+    if before_layout is not None:
+        before_layout()
     response = send_file(io.BytesIO(receipts.render_pdf(content, letterhead, paper=paper)),
                          mimetype="application/pdf", as_attachment=True,
                          download_name=receipts.filename(content), conditional=False,

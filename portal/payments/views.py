@@ -317,21 +317,30 @@ def authenticate(payment_id: int):
 @requires("view")
 def returned(payment_id: int):
     """Where the payer lands after paying: ask Stripe now, apply it, show the payment."""
-    unit = uow()
-    session = unit.session
+    session = uow().session
     payment = history.payment_or_404(session, access.customer_id(), payment_id)
-    gateway = cards.configured_gateway()
-    if payment.gateway_ref and payment.status not in ("succeeded", "reversed") and gateway:
-        session.rollback()  # read again below, after the write, not from this snapshot
-        try:
-            with write_uow() as writer:
-                settlement.sync_payment(writer.session, payment_id, gateway)
-                writer.commit()
-        except GatewayError:
-            pass  # the webhook or the sweep will tell; show what is known
+    if ask_stripe_now(payment):
         payment = history.payment_or_404(session, access.customer_id(), payment_id)
     _flash_outcome(payment)
     return redirect(url_for("payments.detail", payment_id=payment_id), code=303)
+
+
+def ask_stripe_now(payment: Payment) -> bool:
+    """Apply what Stripe says of an unsettled payment now (the payer is back from paying);
+    tell whether it was asked. The request's own transaction is ended first, so read the
+    payment again afterwards. No answer changes nothing: the webhook or the sweep will."""
+    gateway = cards.configured_gateway()
+    if not payment.gateway_ref or payment.status in ("succeeded", "reversed") or not gateway:
+        return False
+    payment_id = payment.id
+    uow().session.rollback()
+    try:
+        with write_uow() as writer:
+            settlement.sync_payment(writer.session, payment_id, gateway)
+            writer.commit()
+    except GatewayError:
+        pass
+    return True
 
 
 def _flash_outcome(payment: Payment) -> None:
