@@ -59,7 +59,10 @@ class Race:
         """Keep this racer's locks until every other racer is blocked by them, or done."""
         mine = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         deadline = time.monotonic() + PATIENCE_S
-        with self.database.engine.connect() as monitor:
+        # Autocommit: pg_stat_activity is read once per transaction, so polls inside one
+        # would never see a racer that starts waiting after the first poll.
+        with self.database.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT") as monitor:
             while time.monotonic() < deadline:
                 blocked = monitor.execute(text(
                     "SELECT count(*) FROM pg_stat_activity "

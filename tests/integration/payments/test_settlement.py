@@ -185,7 +185,10 @@ def _wait_until_blocked(database: Database, session) -> None:
     """Hold this session's locks until another connection waits behind them."""
     mine = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
     deadline = time.monotonic() + PATIENCE_S
-    with database.engine.connect() as monitor:
+    # Autocommit: PostgreSQL keeps one snapshot of pg_stat_activity per transaction, so
+    # polls inside one transaction would see the other racer never start waiting — the
+    # cause of this test's rare "never waited" failures.
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as monitor:
         while time.monotonic() < deadline:
             if monitor.execute(text("SELECT count(*) FROM pg_stat_activity WHERE "
                                     ":mine = ANY(pg_blocking_pids(pid))"),
