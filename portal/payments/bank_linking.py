@@ -31,7 +31,7 @@ from portal.core import secrets
 from portal.gateways import plaid as plaid_gateway
 from portal.gateways.plaid import PlaidError, PlaidGateway
 from portal.gateways.stripe import BankAccountSummary, GatewayError, StripeGateway
-from portal.ledger.models import utcnow
+from portal.ledger.models import Customer, utcnow
 from portal.payments import bank_accounts, bank_entry, card_checkout
 from portal.payments.bank_accounts import AlreadyAdded, LinkFailed
 from portal.payments.bank_models import ONE_OFF, VERIFIED, BankAccount
@@ -124,21 +124,31 @@ def link_one_off(session: Session, *, customer_id: int, public_token: str, accou
     try:
         account = _debitable_account(plaid, item, account_id)
         try:
-            saved = _attach(session, plaid, stripe, item, account, customer_id)[1]
-        except AlreadyAdded:
-            raise LinkFailed(_("This bank account is saved on the customer's account "
-                               "already: sign in to the portal to pay from it, or pay by "
-                               "card.")) from None
+            stripe_customer, saved, _shown = _attach(session, plaid, stripe, item, account,
+                                                     customer_id, one_off=True)
+        except AlreadyAdded:  # its own Stripe customer: only a replayed request gets here
+            raise LinkFailed(_("The connection with your bank expired or was used already. "
+                               "Connect your bank again.")) from None
         row = BankAccount(
             customer_id=customer_id, stripe_id=saved.id, source=bank_accounts.PLAID,
             status=ONE_OFF, bank_name=account.institution_name or saved.bank_name,
             last4=(account.mask or saved.last4)[-4:], account_type=account.subtype,
-            holder_name=saved.holder_name, plaid_item_id=item.item_id, verified_at=utcnow())
+            holder_name=saved.holder_name, plaid_item_id=item.item_id, verified_at=utcnow(),
+            stripe_customer_id=stripe_customer)
         session.add(row)
         session.flush()
         return row
     finally:
         bank_accounts.remove_item(plaid, item.access_token, item.item_id)
+
+
+def _one_off_customer(session: Session, stripe: StripeGateway, customer_id: int,
+                      item: plaid_gateway.Item) -> str:
+    """A Stripe customer for one one-off account (named after the customer account), so
+    the account's own Stripe customer — its saved cards and bank accounts — never has it."""
+    name = session.get(Customer, customer_id).name
+    return stripe.ensure_customer(f"{customer_id}-one-off-{item.item_id}",
+                                  name=f"{name} (invoice link)").id
 
 
 def _debitable_account(plaid: PlaidGateway, item: plaid_gateway.Item,
@@ -162,10 +172,12 @@ def _unreadable() -> LinkFailed:
 
 def _attach(session: Session, plaid: PlaidGateway, stripe: StripeGateway,
             item: plaid_gateway.Item, account: plaid_gateway.BankAccount,
-            customer_id: int) -> tuple[str, BankAccountSummary, BankAccount]:
-    """Turn the account into a Stripe bank account of the customer's Stripe customer (once
-    per Item and account: idempotency key); return that customer, the bank account, and
-    how it is described. Raises :class:`LinkFailed` or :class:`AlreadyAdded`."""
+            customer_id: int, *, one_off: bool = False) -> tuple[str, BankAccountSummary,
+                                                                 BankAccount]:
+    """Turn the account into a Stripe bank account of the customer's Stripe customer (or,
+    ``one_off``, of a Stripe customer of its own) — once per Item and account: idempotency
+    key; return that customer, the bank account, and how it is described. Raises
+    :class:`LinkFailed` or :class:`AlreadyAdded`."""
     try:
         token = plaid.stripe_bank_account_token(item.access_token, account.account_id)
     except PlaidError as error:
@@ -175,7 +187,8 @@ def _attach(session: Session, plaid: PlaidGateway, stripe: StripeGateway,
     shown = BankAccount(bank_name=account.institution_name, last4=account.mask or "",
                         account_type=account.subtype)
     try:
-        stripe_customer = card_checkout.stripe_customer(session, stripe, customer_id)
+        stripe_customer = (_one_off_customer(session, stripe, customer_id, item) if one_off
+                           else card_checkout.stripe_customer(session, stripe, customer_id))
         saved = stripe.attach_bank_token(
             stripe_customer, token,
             idempotency_key=f"plaid-{item.item_id}-{account.account_id}")

@@ -58,6 +58,9 @@ class BankAccount(Base):
     microdeposit_type: Mapped[str | None] = mapped_column(String(24))  # amounts, descriptor_code
     verify_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mandate_id: Mapped[str | None] = mapped_column(String(255))
+    # The Stripe customer it is attached to, when not the account's own (a one-off account
+    # lives on a Stripe customer of its own, so the account's never sees it).
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     added_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -281,6 +281,9 @@ class Charge:
             authorization = session.scalars(select(AchAuthorization).where(
                 AchAuthorization.payment_id == payment.id)).one()
             acceptance = ach_authorization.acceptance(authorization)
+            # A one-off account lives on a Stripe customer of its own.
+            stripe_customer_id = session.scalar(select(BankAccount.stripe_customer_id).where(
+                BankAccount.stripe_id == card.payment_method_id)) or stripe_customer_id
         return cls(payment.id, payment.amount_minor, payment.currency, stripe_customer_id,
                    card.payment_method_id, card.save_card,
                    tuple(r.invoice.number for r in payment.reservations), acceptance)

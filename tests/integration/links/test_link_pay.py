@@ -17,12 +17,16 @@ import urllib.request
 import pytest
 from sqlalchemy import func, select
 
+from portal.accounts import services as accounts
 from portal.accounts.models import AuditEvent
 from portal.gateways.plaid import PlaidGateway
+from portal.gateways.stripe import StripeGateway
 from portal.ledger.checks import run_checks
 from portal.ledger.models import Invoice, JournalEntry, Payment
 from portal.links.models import LinkPayment
 from portal.payments.bank_models import AchAuthorization, BankAccount
+from portal.payments.models import StripeCustomerLink
+from tests.integration.accounts.conftest import PASSWORD, Browser
 from tests.integration.links.conftest import text
 from tests.pdf import text as pdf_text
 
@@ -222,7 +226,13 @@ def test_the_payer_pays_from_a_bank_account_connected_for_this_debit(
     with world.database.session() as session:
         [bank] = session.scalars(select(BankAccount)).all()
         assert (bank.status, bank.plaid_access_token) == ("one_off", None)
+        account_customer = session.scalar(select(StripeCustomerLink.stripe_customer_id))
+        session.expunge(bank)
     assert localplaid._state.items == {}  # the Item was removed at Plaid
+    # On a Stripe customer of its own (the account's is not even made for it).
+    gateway = StripeGateway.from_config(app.config["PORTAL"])
+    assert account_customer is None
+    assert [b.id for b in gateway.list_bank_accounts(bank.stripe_customer_id)] == [bank.stripe_id]
 
     form = pay_form(page, method="ach", authorized_as=hidden(page, "authorized_as"))
     assert browser.client.post("/i/pay/confirm", data=form).status_code == 422  # not ticked
@@ -236,6 +246,9 @@ def test_the_payer_pays_from_a_bank_account_connected_for_this_debit(
     assert invoices["L-1"] == (1_234_56, 1_234_56, "open")
     shown = text(browser.client.get(f"/i/payments/{payment.id}").get_data(as_text=True))
     assert "Your bank debit of $1,234.56 is processing" in shown
+    with world.database.session() as session:
+        account_customer = session.scalar(select(StripeCustomerLink.stripe_customer_id))
+    assert account_customer and gateway.list_bank_accounts(account_customer) == []
     with world.database.session() as session:
         authorization = session.scalars(select(AchAuthorization)).one()
         assert (authorization.payment_id, authorization.user_id, authorization.user_agent) \
@@ -253,6 +266,23 @@ def test_the_payer_pays_from_a_bank_account_connected_for_this_debit(
             JournalEntry.kind == "payment_settled")) == 1
     assert browser.client.get(f"/i/payments/{payment.id}/receipt.pdf").status_code == 200
     ledger_ok(world)
+
+    # The account's admin can still link the same bank account for the account itself.
+    with world.database.unit_of_work() as uow:
+        user = accounts.create_user(uow.session, email="admin@acme.example", name="Admin",
+                                    password=PASSWORD)
+        accounts.add_membership(uow.session, user, world.acme_id, "admin")
+        uow.commit()
+    admin = Browser(app.test_client())
+    assert admin.sign_in("admin@acme.example").status_code == 302
+    chosen = _choose_in_link(app, CHECKING)
+    page = admin.client.get("/bank-accounts").get_data(as_text=True)
+    added = admin.client.post("/bank-accounts/plaid", data={
+        "public_token": chosen["public_token"], "account_id": chosen["metadata"]["account_id"],
+        "csrf_token": hidden(page, "csrf_token")})
+    assert added.status_code == 303
+    listed = admin.client.get("/bank-accounts").get_data(as_text=True)
+    assert "was added" in text(listed) and listed.count("<tr data-bank-account") == 1
 
 
 def test_a_changed_name_needs_the_authorization_read_again(app, world, visitor, localstripe):
