@@ -7,4 +7,5 @@ from portal.ledger import models as ledger_models  # noqa: F401
 from portal.links import models as links_models  # noqa: F401
 from portal.payments import bank_models  # noqa: F401
 from portal.payments import models as payments_models  # noqa: F401
+from portal.plans import models as plans_models  # noqa: F401
 from portal.vendor import models as vendor_models  # noqa: F401
