@@ -118,6 +118,11 @@ def test_the_payer_pays_by_card_and_gets_the_receipt(app, world, visitor, stripe
     [payment], invoices = book(world)
     assert (payment.method, payment.status, payment.amount_minor) == ("card", "succeeded",
                                                                       1_234_56)
+    # The payer's card is not kept for the account.
+    with world.database.session() as session:
+        account_customer = session.scalar(select(StripeCustomerLink.stripe_customer_id))
+    gateway = StripeGateway.from_config(app.config["PORTAL"])
+    assert gateway.list_saved_cards(account_customer) == []
     assert (payment.payer_name, payment.payer_email) == ("Pat Payer", "pat@outside.example")
     assert invoices["L-1"] == (0, 0, "paid") and invoices["L-2"][2] == "open"
     with world.database.session() as session:
