@@ -39,6 +39,7 @@ for longer than Stripe keeps idempotency keys is failed instead (code
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -271,6 +272,7 @@ class Charge:
     invoice_numbers: tuple[str, ...]
     # An ACH debit: the payer's acceptance of its authorization, for the mandate.
     acceptance: MandateAcceptance | None = None
+    off_session: bool = False  # a saved card charged with nobody present (plan autopay)
 
     @classmethod
     def of(cls, session: Session, payment_id: int, stripe_customer_id: str) -> Charge:
@@ -304,17 +306,19 @@ def charge(gateway: StripeGateway, order: Charge) -> PaymentIntent:
         order.amount_minor, order.currency, order.stripe_customer_id,
         payment_id=order.payment_id, invoice_numbers=order.invoice_numbers,
         idempotency_key=idempotency_key(order.payment_id),
-        payment_method=order.payment_method, save_card=order.save_card)
+        payment_method=order.payment_method, save_card=order.save_card,
+        off_session=order.off_session)
 
 
 def charge_started(session: Session, gateway: StripeGateway, payment_id: int,
-                   stripe_customer_id: str) -> Outcome | None:
+                   stripe_customer_id: str, *, off_session: bool = False) -> Outcome | None:
     """Steps 3 and 4 for a payment :func:`begin` started and the caller committed: read
     the order, end the transaction, charge, record what Stripe said (the caller commits).
 
     None when Stripe gave no answer: the amounts stay held and the sweep finds out.
     """
-    order = Charge.of(session, payment_id, stripe_customer_id)
+    order = dataclasses.replace(Charge.of(session, payment_id, stripe_customer_id),
+                                off_session=off_session)
     session.rollback()  # no transaction stays open while Stripe answers
     try:
         intent = charge(gateway, order)

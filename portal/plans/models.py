@@ -55,6 +55,8 @@ class Plan(Base):
     decided_by: Mapped[str | None] = mapped_column(String(254))  # "policy" or a staff e-mail
     decision_note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The saved card (a Stripe PaymentMethod of the account) autopay charges; None: by hand.
+    autopay_method_id: Mapped[str | None] = mapped_column(String(255))
 
     terms: Mapped[list[PlanTerms]] = relationship(order_by="PlanTerms.version")
     invoices: Mapped[list[PlanInvoice]] = relationship(order_by="PlanInvoice.position")
@@ -107,3 +109,6 @@ class PlanInstallment(Base):
     status: Mapped[str] = mapped_column(String(16), default="due")  # due, paid, missed
     paid_minor: Mapped[int] = mapped_column(Amount, default=0)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("ar_payments.id"))
+    # Autopay: how many charges were tried, and the day of the last (one retry, a day later).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_attempt_on: Mapped[dt.date | None] = mapped_column(Date)
