@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     from portal.ledger.cli import db_group, import_group, ledger_group
     from portal.links.cli import link_group
     from portal.payments.cli import payments_group
+    from portal.plans.cli import plans_group
     from portal.vendor.cli import vendor_group
 
     for group in (db_group, ledger_group, import_group, bench_group, users_group, demo_command):
@@ -25,6 +26,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(payments_group)
     app.cli.add_command(link_group)
     app.cli.add_command(vendor_group)
+    app.cli.add_command(plans_group)
 
 
 def _create_app() -> Flask:

@@ -111,3 +111,14 @@ def test_a_declined_card_is_tried_once_more_on_a_later_day_then_missed(
     status, rows, balances, settled = state(world, plan_id)
     assert (status, rows[0]) == ("active", (0, "missed", 2))
     assert balances == {"AP-1": 1_000_00, "AP-2": 500_00} and settled == 0
+
+
+def test_the_command_charges_what_is_due_once(app, world, stripe_js, runner):  # noqa: F811
+    plan_id, _gateway = active_plan(app, world, stripe_js, VISA)
+    day = TODAY.isoformat()
+    first = runner.invoke(args=["plans", "charge-due", "--date", day])
+    second = runner.invoke(args=["plans", "charge-due", "--date", day])
+    assert first.exit_code == 0, first.output
+    assert f"plans charge-due {day}: 1 charged, 1 paid, 0 declined, 0 missed" in first.stdout
+    assert f"plans charge-due {day}: 0 charged" in second.stdout
+    assert state(world, plan_id)[1][0] == (0, "paid", 1)
