@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import tasks
+from portal.accounts.access import STAFF_PERMISSIONS
 from portal.accounts.models import User
 from portal.core import after_commit
 from portal.core.request_db import database
@@ -65,10 +66,15 @@ def _vendor_side(session: Session, dispute: Dispute, base_url: str) -> list[_Rea
     support = get_vendor(session).support_email
     if support:
         return [_Reader(support, "en", url)]
-    staff = session.scalars(select(User).where(
-        User.staff_role.in_(("ar_admin", "collector")), User.disabled_at.is_(None))
-        .order_by(User.id))
-    return [_Reader(user.email, _locale(user.locale), url) for user in staff]
+    return [_Reader(user.email, _locale(user.locale), url) for user in resolvers(session)]
+
+
+def resolvers(session: Session) -> list[User]:
+    """The active staff who may answer and decide disputes (permission ``resolve``), by name:
+    those the vendor's side is e-mailed when nobody else is, and those a dispute is assigned to."""
+    roles = [role for role, allowed in STAFF_PERMISSIONS.items() if "resolve" in allowed]
+    return list(session.scalars(select(User).where(
+        User.staff_role.in_(roles), User.disabled_at.is_(None)).order_by(User.name)))
 
 
 def _customer_side(session: Session, dispute: Dispute, base_url: str) -> list[_Reader]:

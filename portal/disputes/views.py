@@ -92,9 +92,7 @@ def form_page(template: str, invoice, *, errors: dict | None = None,
     return render_template(template, invoice=invoice, reasons=vendor.dispute_reason_list(),
                            line_amount=services.line_amount, chosen=chosen,
                            form=request.form, errors=errors or {}, error=error,
-                           max_files=files.MAX_FILES, held=services.held(
-                               uow().session, [invoice.id]).get(invoice.id, 0),
-                           **context), status
+                           max_files=files.MAX_FILES, **context), status
 
 
 # The customer's pages ------------------------------------------------------------------

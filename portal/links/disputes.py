@@ -22,16 +22,11 @@ from portal.disputes.services import Author, DisputeError, Invalid
 from portal.disputes.views import asked, download, form_page, locale, storage, thread_page
 from portal.disputes.views import uploads as sent_files
 from portal.links import services as links
-from portal.links.access import granted_link
 from portal.links.models import InvoiceLink
-from portal.links.views import _not_valid, _origin, bp, page_limit
+from portal.links.views import _not_valid, _origin, bp, granted, page_limit
 from portal.vendor.services import get_vendor
 
 CONTACT_KEY = "invoice_link_contact"  # the name and e-mail typed, for the next form
-
-
-def _link() -> InvoiceLink | None:
-    return granted_link(uow().session)
 
 
 def _contact(errors: dict[str, str]) -> Author | None:
@@ -64,7 +59,7 @@ def _form(link: InvoiceLink, **kwargs):
 @page_limit
 def dispute_new():
     """Open a dispute on the granted invoice."""
-    link = _link()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     unit = uow()
@@ -121,7 +116,7 @@ def _thread(link: InvoiceLink, dispute: Dispute, **kwargs):
 @bp.get("/i/disputes/<int:dispute_id>")
 @page_limit
 def dispute(dispute_id: int):
-    link = _link()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     found = _reachable_or_404(link, dispute_id)
@@ -131,7 +126,7 @@ def dispute(dispute_id: int):
 @bp.post("/i/disputes/<int:dispute_id>/messages")
 @page_limit
 def dispute_reply(dispute_id: int):
-    link = _link()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     unit = uow()
@@ -159,7 +154,7 @@ def dispute_reply(dispute_id: int):
 @bp.post("/i/disputes/<int:dispute_id>/withdraw")
 @page_limit
 def dispute_withdraw(dispute_id: int):
-    link = _link()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     unit = uow()
@@ -181,7 +176,7 @@ def dispute_withdraw(dispute_id: int):
 @bp.get("/i/disputes/<int:dispute_id>/attachments/<int:attachment_id>")
 @page_limit
 def dispute_attachment(dispute_id: int, attachment_id: int):
-    link = _link()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     found = _reachable_or_404(link, dispute_id)

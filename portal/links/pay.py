@@ -24,7 +24,6 @@ invoice, so a payer never sees another payment of the customer.
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from flask import (
@@ -51,9 +50,8 @@ from portal.gateways.stripe import GatewayError, StripeGateway
 from portal.i18n import date, money
 from portal.ledger.models import Customer, Payment
 from portal.links import services
-from portal.links.access import granted_link
 from portal.links.models import InvoiceLink, LinkPayment
-from portal.links.views import _not_valid, _origin, bp, page_limit
+from portal.links.views import _not_valid, _origin, bp, granted, page_limit
 from portal.payments import (
     ach_authorization,
     bank_accounts,
@@ -70,13 +68,11 @@ from portal.payments.bank_views import allow_link
 from portal.payments.card_checkout import BankChoice, CardChoice, CheckoutRefused
 from portal.payments.checkout import CheckoutRequest, LineRequest
 from portal.payments.history_views import receipt_response
-from portal.payments.views import allow_stripe, ask_stripe_now
+from portal.payments.views import CHECKOUT_KEY, PAYMENT_METHOD, allow_stripe, ask_stripe_now
 from portal.vendor.services import get_vendor, local_today
 
 # The bank account connected for this browser's next debit (its id), beside the grant.
 BANK_KEY = "invoice_link_bank"
-_CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
-_PAYMENT_METHOD = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
 
 
 class PayerForm(FlaskForm):
@@ -91,11 +87,6 @@ class PayerForm(FlaskForm):
 
 def _locale() -> str:
     return str(get_locale() or "en")
-
-
-def _link_or_none() -> InvoiceLink | None:
-    """The link this browser's grant names (still live), or None."""
-    return granted_link(uow().session)
 
 
 def _request(link: InvoiceLink, form: MultiDict) -> CheckoutRequest:
@@ -164,7 +155,7 @@ def _render(link: InvoiceLink, form: MultiDict, *, payer: PayerForm | None = Non
     return render_template(
         "links/pay.html", invoice=link.invoice, quote=result, line=result.lines[0]
         if result.lines else None, vendor=vendor, today=today, payer=payer, form=form,
-        gateway=gateway, plaid=plaid if ach else None, ach=ach and (plaid or bank) is not None,
+        gateway=gateway, plaid=plaid, ach=ach and (plaid or bank) is not None,
         bank=bank, bank_words=bank_accounts.describe(bank) if bank else None,
         authorization=authorization, authorized_as=_authorized_as(payer),
         method=method if method in ("card", "ach") else "card",
@@ -182,7 +173,7 @@ def _authorized_as(payer: PayerForm) -> str:
 @page_limit
 def pay_page():
     """The checkout of the granted invoice: what is due today, who pays, how."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     return _render(link, request.args)
@@ -192,7 +183,7 @@ def pay_page():
 @page_limit
 def pay_review():
     """Recompute the checkout from the amount typed (the "Update total" button)."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     return _render(link, request.form)
@@ -202,7 +193,7 @@ def pay_review():
 @page_limit
 def pay_link_token():
     """The token Plaid Link opens with, to connect a bank account for this debit (JSON)."""
-    link = _link_or_none()
+    link = granted()
     plaid = _plaid(cards.configured_gateway()) if link else None
     if link is None or plaid is None:
         return jsonify(error=_("Connecting a bank is not available here.")), 404
@@ -219,7 +210,7 @@ def pay_link_token():
 @page_limit
 def pay_bank():
     """Make the account chosen in Plaid Link debitable once, then show its authorization."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     stripe = cards.configured_gateway()
@@ -247,7 +238,7 @@ def pay_bank():
 @page_limit
 def pay_confirm():
     """Pay the granted invoice: start the payment, charge once, say how it went."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     form = request.form
@@ -256,7 +247,7 @@ def pay_confirm():
         return _render(link, form, payer=payer, pay_error=_(
             "Nothing has been paid yet. Correct what is marked below."), status=422)
     key = form.get("checkout_key", "")
-    if not _CHECKOUT_KEY.fullmatch(key):
+    if not CHECKOUT_KEY.fullmatch(key):
         return _render(link, form, payer=payer, pay_error=_(
             "This checkout has expired. Check the amount and pay again."), status=422)
     unit = uow()
@@ -319,7 +310,7 @@ def pay_confirm():
 
 def _card_choice(form: MultiDict) -> CardChoice | str:
     method = form.get("payment_method", "")
-    if not _PAYMENT_METHOD.fullmatch(method):
+    if not PAYMENT_METHOD.fullmatch(method):
         return _("Enter the card's details.")
     return CardChoice(method)
 
@@ -355,7 +346,7 @@ def _link_payment(link: InvoiceLink, payment_id: int) -> Payment:
 @page_limit
 def authenticate(payment_id: int):
     """The card's bank asks for verification (3-D Secure): Stripe.js runs it here."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     payment = _link_payment(link, payment_id)
@@ -379,7 +370,7 @@ def authenticate(payment_id: int):
 @page_limit
 def payment_return(payment_id: int):
     """Where the payer lands after paying: ask Stripe now, apply it, show the payment."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     ask_stripe_now(_link_payment(link, payment_id))
@@ -390,7 +381,7 @@ def payment_return(payment_id: int):
 @page_limit
 def payment(payment_id: int):
     """A payment made through a link: how it stands, and its receipt once settled."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     session = uow().session
@@ -410,7 +401,7 @@ def payment(payment_id: int):
 @page_limit
 def receipt_pdf(payment_id: int):
     """Download the receipt of a settled payment made through a link."""
-    link = _link_or_none()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     link_id = link.id

@@ -145,7 +145,8 @@ csrf.exempt(start)
 csrf.exempt(fresh)
 
 
-def _granted() -> InvoiceLink | None:
+def granted() -> InvoiceLink | None:
+    """The live link this browser's grant names, or None (the link pages' one way in)."""
     return access.granted_link(uow().session)
 
 
@@ -153,7 +154,7 @@ def _granted() -> InvoiceLink | None:
 @page_limit
 def invoice():
     """Show the granted invoice, without the signed-in pages' actions and navigation."""
-    link = _granted()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     session = uow().session
@@ -180,7 +181,7 @@ def invoice():
 def invoice_pdf():
     """Download the granted invoice's PDF (the same document signed-in users get)."""
     session = uow().session
-    link = _granted()
+    link = granted()
     if link is None:
         return _not_valid(ended=True)
     vendor = get_vendor(session)

@@ -81,8 +81,8 @@ def _request_from(form: MultiDict) -> CheckoutRequest:
 
 
 # A checkout page's key: random, URL-safe; it names the payment a submission starts.
-_CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
-_PAYMENT_METHOD = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
+CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
+PAYMENT_METHOD = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
 
 
 def allow_stripe(gateway: StripeGateway) -> None:
@@ -191,7 +191,7 @@ def confirm():
     session = unit.session
     customer_id = access.customer_id()
     key = form.get("checkout_key", "")
-    if not _CHECKOUT_KEY.fullmatch(key):
+    if not CHECKOUT_KEY.fullmatch(key):
         return _render(form, pay_error=_("This checkout has expired. Check the amounts and "
                                          "pay again."), status=422)
     vendor = get_vendor(session)
@@ -253,7 +253,7 @@ def _card_choice(form: MultiDict, gateway: StripeGateway,
     chosen = form.get("card", "new")
     if chosen == "new":
         method = form.get("payment_method", "")
-        if not _PAYMENT_METHOD.fullmatch(method):
+        if not PAYMENT_METHOD.fullmatch(method):
             return _("Enter the card's details, or choose a saved card.")
         return CardChoice(method, save=form.get("save_card") == "1")
     if chosen not in card_checkout.saved_card_ids(gateway, stripe_customer):

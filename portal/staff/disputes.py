@@ -19,7 +19,7 @@ from sqlalchemy import select
 from portal.accounts.access import principal, staff_required
 from portal.accounts.models import User
 from portal.core.request_db import uow
-from portal.disputes import services
+from portal.disputes import notices, services
 from portal.disputes.models import IN_FORCE, STATUSES, VENDOR, Dispute
 from portal.disputes.services import Author, DisputeError, Invalid
 from portal.disputes.views import download, locale, storage, thread_page, uploads
@@ -41,9 +41,7 @@ def _author() -> Author:
 
 
 def _collectors() -> list[User]:
-    return list(uow().session.scalars(select(User).where(
-        User.staff_role.in_(("ar_admin", "collector")), User.disabled_at.is_(None))
-        .order_by(User.name)))
+    return notices.resolvers(uow().session)
 
 
 @bp.get("")
