@@ -56,11 +56,13 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.payments import bank_views, saved_cards
     from portal.payments import history_views as payment_history_views
     from portal.payments import views as checkout_views
+    from portal.plans import views as plans_views
     from portal.staff import views as staff_views
 
     for blueprint in (core_views.bp, accounts_views.bp, invoices_views.bp, staff_views.bp,
                       documents_views.bp, checkout_views.bp, payment_history_views.bp,
-                      saved_cards.bp, bank_views.bp, links_views.bp, disputes_views.bp):
+                      saved_cards.bp, bank_views.bp, links_views.bp, disputes_views.bp,
+                      plans_views.bp):
         app.register_blueprint(blueprint)
     security.csrf.exempt(core_views.bp)  # machine endpoints; webhooks verify signatures
 

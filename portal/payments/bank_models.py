@@ -77,7 +77,9 @@ class AchAuthorization(Base):
     bank_account_id: Mapped[int] = mapped_column(ForeignKey("portal_bank_accounts.id"),
                                                  index=True)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("ar_payments.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # debit (one payment) or setup (verify)
+    kind: Mapped[str] = mapped_column(String(16))  # debit, setup (verify) or plan (autopay)
+    # A plan's autopay authorization: every installment of the plan's schedule.
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("portal_plans.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("portal_users.id"))
     accepted_by: Mapped[str] = mapped_column(String(255))  # the name and e-mail shown in it
     text_version: Mapped[str] = mapped_column(String(32))

@@ -57,6 +57,9 @@ class Plan(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The saved card (a Stripe PaymentMethod of the account) autopay charges; None: by hand.
     autopay_method_id: Mapped[str | None] = mapped_column(String(255))
+    # Or the verified bank account it debits (ACH), under the plan's ACH authorization.
+    autopay_bank_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("portal_bank_accounts.id"))
 
     terms: Mapped[list[PlanTerms]] = relationship(order_by="PlanTerms.version")
     invoices: Mapped[list[PlanInvoice]] = relationship(order_by="PlanInvoice.position")
@@ -112,3 +115,5 @@ class PlanInstallment(Base):
     # Autopay: how many charges were tried, and the day of the last (one retry, a day later).
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_attempt_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The day the e-mail announcing the autopay debit went out (once per installment).
+    reminded_on: Mapped[dt.date | None] = mapped_column(Date)

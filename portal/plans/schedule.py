@@ -91,7 +91,8 @@ def schedule(total_minor: int, count: int, frequency: str, first: dt.date, *,
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What a plan request may ask for and still be approved at once."""
+    """What a plan request may ask for and still be approved at once, and how an active
+    plan is kept: the reminder before an autopay debit, the grace before a default."""
 
     max_total_minor: int = 25_000_00  # in the plan's currency
     max_installments: int = 6
@@ -99,10 +100,54 @@ class Policy:
     min_down_percent: Decimal = Decimal("10")  # of the total, rounded up to the minor unit
     frequencies: tuple[str, ...] = FREQUENCIES
     default_lookback_days: int = 365  # "no plan defaulted in the last 12 months"
+    reminder_days: int = 3  # the e-mail before an autopay debit, this many days ahead
+    grace_days: int = 10  # an installment unpaid this many days after its date: default
 
     def min_down_minor(self, total_minor: int) -> int:
         return int((Decimal(total_minor) * self.min_down_percent / 100)
                    .to_integral_value(rounding=ROUND_CEILING))
+
+    @classmethod
+    def from_settings(cls, settings: dict | None) -> Policy:
+        """The policy a vendor's ``plan_policy`` setting describes (None: the defaults);
+        ValueError naming the setting that is wrong."""
+        if not settings:
+            return cls()
+        if not isinstance(settings, dict):
+            raise ValueError("plan_policy must be a JSON object")
+        unknown = sorted(set(settings) - set(POLICY_SETTINGS))
+        if unknown:
+            raise ValueError(f"unknown plan_policy setting(s): {', '.join(unknown)}; "
+                             f"known: {', '.join(POLICY_SETTINGS)}")
+        values: dict[str, object] = {}
+        for name, value in settings.items():
+            if name == "frequencies":
+                if not isinstance(value, list) or not value or \
+                        any(item not in FREQUENCIES for item in value):
+                    raise ValueError(f"frequencies must be a list of {', '.join(FREQUENCIES)}")
+                values[name] = tuple(value)
+            elif name == "min_down_percent":
+                try:
+                    percent = Decimal(str(value))
+                except ArithmeticError:
+                    raise ValueError("min_down_percent must be a number from 0 to 100") from None
+                if isinstance(value, bool) or not 0 <= percent <= 100:
+                    raise ValueError("min_down_percent must be a number from 0 to 100")
+                values[name] = percent
+            else:
+                low = POLICY_SETTINGS[name]
+                if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                    raise ValueError(f"{name} must be a whole number of at least {low}")
+                values[name] = value
+        return cls(**values)
+
+
+# The settings a vendor may give, and the least each whole number may be.
+POLICY_SETTINGS: dict[str, int | None] = {
+    "max_total_minor": 1, "max_installments": 1, "max_first_delay_days": 1,
+    "min_down_percent": None, "frequencies": None, "default_lookback_days": 0,
+    "reminder_days": 0, "grace_days": 0,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from portal.plans.models import (
     PlanTerms,
 )
 from portal.plans.schedule import Policy, Record, ScheduleError
+from portal.vendor.models import Vendor
 
 CUSTOMER, VENDOR = "customer", "vendor"
 
@@ -59,6 +60,11 @@ class Terms:
     frequency: str
     first_due_on: dt.date
     down_minor: int = 0
+
+
+def policy_for(vendor: Vendor) -> Policy:
+    """The vendor's plan policy (``portal vendor set plan_policy``; the defaults if unset)."""
+    return Policy.from_settings(vendor.plan_policy)
 
 
 def on_plan(session: Session, invoice_ids: list[int]) -> set[int]:

@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 from portal.vendor.services import EDITABLE_FIELDS, VendorError, get_vendor, update_vendor
 
 LISTS = ("short_pay_reasons", "dispute_reasons")
+OBJECTS = ("plan_policy",)
 SWITCHES = ("prorate_partial_discounts", "payers_manage_bank_accounts")
 
 
@@ -36,7 +37,7 @@ def show() -> None:
         values = {name: getattr(vendor, name) for name in sorted(EDITABLE_FIELDS)}
         values["dispute_reasons"] = vendor.dispute_reason_list()
     for name, value in values.items():
-        shown = json.dumps(value) if isinstance(value, list | bool) else (value or "")
+        shown = json.dumps(value) if isinstance(value, list | dict | bool) else (value or "")
         click.echo(f"{name}: {shown}")
 
 
@@ -52,6 +53,11 @@ def set_field(field: str, value: str) -> None:
             parsed = json.loads(value)
         except json.JSONDecodeError as exc:
             raise click.ClickException(f"{field} must be a JSON list: {exc}") from None
+    elif field in OBJECTS:
+        try:
+            parsed = json.loads(value) if value.strip() else None
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{field} must be a JSON object: {exc}") from None
     elif field in SWITCHES:
         if value.lower() not in ("true", "false"):
             raise click.ClickException(f"{field} must be true or false")

@@ -67,6 +67,8 @@ class Vendor(Base):
     # Whether payers (not only account admins) may add and remove bank accounts for ACH.
     payers_manage_bank_accounts: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false())
+    # The installment plan policy (portal.plans.schedule.Policy); None: its defaults.
+    plan_policy: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=_utcnow,
                                                     onupdate=_utcnow)

@@ -48,7 +48,7 @@ DEFAULT_DISPUTE_REASONS: tuple[dict[str, str], ...] = (
 EDITABLE_FIELDS = frozenset({
     "name", "legal_name", "logo_path", "remit_to", "support_email", "support_phone",
     "website", "timezone", "discount_base", "prorate_partial_discounts", "short_pay_reasons",
-    "payers_manage_bank_accounts", "dispute_reasons",
+    "payers_manage_bank_accounts", "dispute_reasons", "plan_policy",
 })
 
 
@@ -108,6 +108,8 @@ def _checked(name: str, value: object) -> object:
         return _reasons(value, "short-pay")
     if name == "dispute_reasons":
         return _reasons(value, "dispute") if value else None
+    if name == "plan_policy":
+        return _plan_policy(value)
     if value is not None and not isinstance(value, str):
         raise VendorError(f"{name} must be text")
     text = value.strip() if isinstance(value, str) else None
@@ -149,3 +151,16 @@ def _reasons(value: object, what: str) -> list[dict[str, str]]:
         seen.add(code)
         reasons.append({"code": code, "label": label})
     return reasons
+
+
+def _plan_policy(value: object) -> dict | None:
+    """The plan policy setting, checked by reading it as a Policy (None: the defaults)."""
+    from portal.plans.schedule import Policy
+
+    if value in (None, {}):
+        return None
+    try:
+        Policy.from_settings(value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise VendorError(str(exc)) from None
+    return dict(value)  # type: ignore[call-overload]
