@@ -73,6 +73,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     if config.celery_broker_url:
         from portal.payments import reconcile  # noqa: F401  (registers payments.reconcile)
+        from portal.plans import cli as plans_cli  # noqa: F401  (registers plans.charge_due)
         from portal.tasks import make_celery
 
         app.extensions["portal.celery"] = make_celery(app)

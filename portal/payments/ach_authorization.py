@@ -19,6 +19,10 @@ Two kinds:
   later debit the payer starts in the portal, each with its own authorization.
 - ``debit``: one payment of a stated amount on a stated date, shown on the
   checkout before "Pay" and accepted with it.
+- ``plan``: an installment plan's autopay from a bank account: the debits of its
+  schedule (each amount and date listed), accepted when autopay is turned on. Each
+  debit autopay then makes gets a copy of that acceptance naming its payment, so
+  every debit has the record of what authorized it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ VERSION = "ach-2026-12-02"
 BUSINESS_DAYS = 4
 SETUP = "setup"
 DEBIT = "debit"
+PLAN = "plan"  # a plan's autopay: every installment of its schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,24 @@ def setup_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccou
         _revoke(vendor)))
 
 
+def plan_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccount,
+              plan_number: int, debits: list[tuple[dt.date, int]], currency: str) -> str:
+    """The recurring authorization of a plan's autopay: each debit's date and amount."""
+    schedule = "; ".join(f"{date(on, 'long')}: {money(amount, currency)}"
+                         for on, amount in debits)
+    return " ".join((
+        _("By turning on autopay, I, %(name)s (%(email)s), on behalf of %(customer)s, "
+          "authorize %(vendor)s to debit the %(account)s for the installments of payment "
+          "plan %(plan)s still to pay, on or after each date: %(schedule)s. A debit is "
+          "smaller when part of an installment was already paid, and none is made for an "
+          "installment paid another way. As the ACH rules allow, %(vendor)s may present a "
+          "returned debit again and reverse a debit made in error.",
+          name=payer.name, email=payer.email, customer=customer_name, vendor=vendor.name,
+          account=_account(bank), plan=plan_number, schedule=schedule),
+        _("Turning autopay off on the plan's page stops the debits not yet made."),
+        _revoke(vendor)))
+
+
 def expected_by(started: dt.date, business_days: int = BUSINESS_DAYS) -> dt.date:
     """When a debit started on ``started`` should have settled: ``business_days`` weekdays
     later (bank holidays are not counted out: the date is an estimate, said as one)."""
@@ -107,10 +130,12 @@ def expected_by(started: dt.date, business_days: int = BUSINESS_DAYS) -> dt.date
 
 def record(session, *, kind: str, customer_id: int, bank: BankAccount, payer: Payer,
            text: str, accepted_at: dt.datetime, payment_id: int | None = None,
-           amount_minor: int | None = None, currency: str | None = None) -> AchAuthorization:
+           amount_minor: int | None = None, currency: str | None = None,
+           plan_id: int | None = None) -> AchAuthorization:
     """Store one acceptance (the caller commits it with what it authorizes)."""
     row = AchAuthorization(
         customer_id=customer_id, bank_account_id=bank.id, payment_id=payment_id, kind=kind,
+        plan_id=plan_id,
         user_id=payer.user_id, accepted_by=f"{payer.name} <{payer.email}>"[:255],
         text_version=VERSION, text=text, amount_minor=amount_minor, currency=currency,
         accepted_at=accepted_at, ip_address=payer.ip_address[:64],

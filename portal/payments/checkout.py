@@ -17,7 +17,8 @@ reserve):
   passed while the page was open), the quote is refused with the new amount
   rather than charging something else.
 - Less than due (``open`` or, with a discount, ``offer.pay``) is a short payment
-  and needs a reason from the vendor's list (``other`` needs a note).
+  and needs a reason from the vendor's list (``other`` needs a note); on an
+  invoice of an active installment plan the reason is the plan (``PLAN_REASON``).
 - More than due is refused unless the payer confirms the rest goes to the
   account's credit (``overpay_to_credit``).
 - Credit, when asked for, is used oldest-overdue invoice first, up to what each
@@ -47,12 +48,15 @@ from portal.ledger.models import Invoice
 from portal.ledger.payments import AllocationInput
 from portal.money import Money, MoneyError
 from portal.payments import credit_plan
+from portal.plans import progress as plan_progress
 from portal.vendor.models import Vendor
 
 # The short-pay reason that needs the payer's own words.
 OTHER_REASON = "other"
 # The short-pay reason of a payment that leaves a disputed amount unpaid (portal.disputes).
 DISPUTED_REASON = "disputed"
+# The short-pay reason of an installment paying part of an invoice on an active plan.
+PLAN_REASON = "plan_installment"
 # Most invoices one checkout may pay (one PaymentIntent's metadata names them).
 MAX_INVOICES = 100
 
@@ -201,12 +205,13 @@ def quote(session: Session, customer_id: int, vendor: Vendor, today: dt.date,
                                "currency separately.", currencies=", ".join(currencies)))
     reasons = {reason["code"] for reason in vendor.short_pay_reasons} | {OTHER_REASON}
     on_hold = disputes.held(session, [invoice.id for invoice in found.values()])
+    planned = plan_progress.on_active_plan(session, [invoice.id for invoice in found.values()])
     for request_line in request.lines:
         invoice = found.get(request_line.number)
         if invoice is None or any(line.invoice is invoice for line in result.lines):
             continue
         line = _line(invoice, vendor, today, request_line, request, reasons, locale,
-                     on_hold.get(invoice.id, 0))
+                     on_hold.get(invoice.id, 0), invoice.id in planned)
         result.lines.append(line)
     if result.currency:
         # Less what card payments still in progress have promised (credit_plan).
@@ -219,7 +224,7 @@ def quote(session: Session, customer_id: int, vendor: Vendor, today: dt.date,
 
 def _line(invoice: Invoice, vendor: Vendor, today: dt.date, request_line: LineRequest,
           request: CheckoutRequest, reasons: set[str], locale: str,
-          held: int = 0) -> QuoteLine:
+          held: int = 0, on_plan: bool = False) -> QuoteLine:
     offer = discount_offer(invoice, vendor, today)
     due = offer.pay.minor if offer else invoice.available_minor
     # A dispute's hold: what is paid by default is the undisputed rest (DESIGN: the
@@ -264,6 +269,10 @@ def _line(invoice: Invoice, vendor: Vendor, today: dt.date, request_line: LineRe
     if held and paid >= undisputed and not request_line.reason.strip():
         # Leaving the disputed amount unpaid needs no other reason.
         line.reason, line.note = DISPUTED_REASON, None
+        return line
+    if on_plan and not request_line.reason.strip():
+        # An installment of the invoice's plan: the plan is the reason.
+        line.reason, line.note = PLAN_REASON, None
         return line
     _short_pay(line, request_line, reasons)
     return line

@@ -72,6 +72,7 @@ from portal.ledger.models import UNSETTLED_STATUSES, Payment, utcnow
 from portal.money import Money
 from portal.payments import ach_notices, credit_plan, receipts
 from portal.payments.models import CardPayment
+from portal.plans import progress as plan_progress
 
 log = logging.getLogger("portal.payments.settlement")
 
@@ -225,6 +226,8 @@ def _succeeded(session: Session, payment: Payment, intent: PaymentIntent) -> Set
         # Only the call that posted the settlement sends the receipt, once its
         # transaction commits (a rollback forgets it).
         receipts.send_receipt(session, payment.id)
+        # An installment plan's invoices: the plan counts what they were paid.
+        plan_progress.after_payment(session, payment.id)
     return Settlement(payment, SETTLED, newly_settled=posted.created)
 
 

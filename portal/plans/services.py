@@ -19,7 +19,7 @@ Services never commit; the caller's unit of work does.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -74,6 +74,46 @@ def on_plan(session: Session, invoice_ids: list[int]) -> set[int]:
     return set(session.scalars(
         select(PlanInvoice.invoice_id).join(Plan, Plan.id == PlanInvoice.plan_id)
         .where(PlanInvoice.invoice_id.in_(invoice_ids), Plan.status.in_(HOLDING))))
+
+
+def eligible(session: Session, customer_id: int, limit: int = 200) -> list[Invoice]:
+    """The account's invoices a plan may cover: open, with something left to pay, not
+    disputed, not on a plan already; oldest due first."""
+    invoices = list(session.scalars(
+        select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == "open",
+                              Invoice.balance_minor > Invoice.reserved_minor)
+        .order_by(Invoice.due_date, Invoice.id).limit(limit)))
+    ids = [inv.id for inv in invoices]
+    blocked = set(held(session, ids)) | on_plan(session, ids)
+    return [inv for inv in invoices if inv.id not in blocked]
+
+
+@dataclass(slots=True)
+class Preview:
+    """What a request would be: its schedule and whether the policy approves it at once."""
+
+    total_minor: int
+    currency: str
+    payments: list
+    reasons: list[str]
+    words: list[str] = field(default_factory=list)  # the reasons, for people
+
+    @property
+    def approved(self) -> bool:
+        return not self.reasons
+
+
+def preview(session: Session, customer_id: int, invoices: list[Invoice], terms: Terms,
+            policy: Policy, today: dt.date) -> Preview:
+    """The schedule ``terms`` make of ``invoices`` and the policy's verdict; PlanError
+    when they make no schedule."""
+    total = sum(inv.available_minor for inv in invoices)
+    payments = _checked_schedule(total, terms, today)
+    verdict = plan_schedule.judge(
+        policy, total_minor=total, count=terms.count, frequency=terms.frequency,
+        first=terms.first_due_on, today=today, down_minor=terms.down_minor,
+        record=record(session, customer_id, today, policy.default_lookback_days))
+    return Preview(total, invoices[0].currency if invoices else "", payments, verdict.reasons)
 
 
 def record(session: Session, customer_id: int, today: dt.date,

@@ -35,6 +35,8 @@ def _utcnow() -> dt.datetime:
 
 # What a payment that leaves a disputed amount unpaid gives as its short-pay reason.
 DISPUTED_LABEL = N_("Disputed amount on hold")
+# And a payment of an installment plan that pays part of an invoice on the plan.
+PLAN_INSTALLMENT_LABEL = N_("Installment of a payment plan")
 
 
 class Vendor(Base):
@@ -94,6 +96,8 @@ class Vendor(Base):
         """Return the label of short-pay reason ``code`` (the code itself if unknown)."""
         if code == "disputed":  # portal.payments.checkout.DISPUTED_REASON
             return DISPUTED_LABEL
+        if code == "plan_installment":  # portal.payments.checkout.PLAN_REASON
+            return PLAN_INSTALLMENT_LABEL
         for reason in self.short_pay_reasons:
             if reason["code"] == code:
                 return reason["label"]

@@ -119,6 +119,7 @@ def test_the_command_charges_what_is_due_once(app, world, stripe_js, runner):  #
     first = runner.invoke(args=["plans", "charge-due", "--date", day])
     second = runner.invoke(args=["plans", "charge-due", "--date", day])
     assert first.exit_code == 0, first.output
-    assert f"plans charge-due {day}: 1 charged, 1 paid, 0 declined, 0 missed" in first.stdout
-    assert f"plans charge-due {day}: 0 charged" in second.stdout
+    assert (f"plans charge-due {day}: 0 reminded, 1 charged, 1 paid, 0 declined, 0 missed, "
+            "0 completed, 0 defaulted") in first.stdout
+    assert f"plans charge-due {day}: 0 reminded, 0 charged, 0 paid" in second.stdout
     assert state(world, plan_id)[1][0] == (0, "paid", 1)
