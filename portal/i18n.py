@@ -18,7 +18,7 @@ from babel.numbers import (
     get_group_symbol,
     parse_decimal,
 )
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_date, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -47,6 +47,8 @@ def select_locale() -> str:
     """Pick the request's language: the user's setting, the browser's choice here, its headers."""
     from portal.accounts.access import principal
 
+    if not has_request_context():
+        return "en"  # a command or a task: no one to ask (e-mails force their reader's)
     who = principal()
     if who is not None and who.user.locale in LANGUAGES:
         return who.user.locale

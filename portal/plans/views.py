@@ -3,10 +3,10 @@
 (one plan: its schedule and how it stands, paying an installment or everything through
 the checkout, autopay, the answer to a counter-proposal).
 
-Everyone on the account reads them (permission ``view``); asking, paying and autopay
-need ``pay``. Another account's plan is a 404, like one that does not exist. The rules
-are in :mod:`portal.plans.services`, :mod:`portal.plans.progress` and
-:mod:`portal.plans.autopay`.
+Everyone on the account reads them (permission ``view``); asking for a plan and answering
+the vendor need ``plan``; paying and autopay need ``pay``. Another account's plan is a
+404, like one that does not exist. The rules are in :mod:`portal.plans.services`,
+:mod:`portal.plans.progress` and :mod:`portal.plans.autopay`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def index():
 
 
 @bp.post("/plans/start")
-@requires("pay")
+@requires("plan")
 def start():
     """Take a selection from the invoice list to the request page."""
     session = uow().session
@@ -127,14 +127,14 @@ def _preview(asked: forms.Asked):
 
 
 @bp.get("/plans/new")
-@requires("pay")
+@requires("plan")
 def new():
     """Ask for a plan: the invoices (those in the query string chosen), terms, reason."""
     return _request_page()
 
 
 @bp.post("/plans/preview")
-@requires("pay")
+@requires("plan")
 def preview():
     """The schedule the form's terms make, as a fragment the request page shows live."""
     asked = _read()
@@ -142,7 +142,7 @@ def preview():
 
 
 @bp.post("/plans/new")
-@requires("pay")
+@requires("plan")
 def create():
     """Send the request: approved at once inside the vendor's policy, else to the vendor."""
     unit = uow()
@@ -310,7 +310,7 @@ def _set_bank(plan: Plan, bank_id: str) -> str:
 
 
 @bp.post("/plans/<int:plan_id>/answer")
-@requires("pay")
+@requires("plan")
 def answer(plan_id: int):
     """Accept or decline the vendor's counter-proposal."""
     unit = uow()
