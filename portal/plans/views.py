@@ -80,13 +80,15 @@ def _request_page(*, asked: forms.Asked | None = None, error: str | None = None,
     today = local_today(vendor)
     form = request.form if request.method == "POST" else request.args
     chosen = set(form.getlist("invoice"))
+    policy = services.policy_for(vendor)
     return render_template(
         "plans/new.html", invoices=services.eligible(session, access.customer_id()),
         chosen=chosen, form=form, errors=asked.errors if asked else {}, error=error,
         today=today, preview=_preview(asked) if asked else None,
         earliest_first=(today + dt.timedelta(days=1)).isoformat(),
         default_first=(today + dt.timedelta(days=30)).isoformat(),
-        policy=services.policy_for(vendor), frequencies=forms.FREQUENCIES), status
+        policy=policy, min_down_percent=format(policy.min_down_percent.normalize(), "f"),
+        frequencies=forms.FREQUENCIES), status
 
 
 def _asked_invoices(asked: forms.Asked) -> list[Invoice]:

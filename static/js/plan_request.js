@@ -28,6 +28,8 @@
     timer = setTimeout(refresh, 250);
   }
 
+  var button = document.getElementById("show-schedule");
+  if (button) button.hidden = true;  // the schedule shows itself
   form.addEventListener("input", soon);
   form.addEventListener("change", soon);
   refresh();

@@ -31,6 +31,19 @@ class Demo:
     sign_ins: dict[str, str]  # e-mail -> password, as printed
     stripe_url: str  # the local Stripe it started, as printed
     output: str
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # the demo's settings
+    cwd: Path | None = None
+
+    def command(self, *args: str, clock: str | None = None) -> subprocess.CompletedProcess:
+        """Run ``portal ARGS`` on the demo's database and local Stripe, as its operator
+        would (``clock``: the day ``PORTAL_CLOCK`` says it is)."""
+        env = {**self.env, "PORTAL_STRIPE_API_BASE": self.stripe_url,
+               "PORTAL_STRIPE_SECRET_KEY": "sk_test_e2e",
+               "PORTAL_STRIPE_PUBLISHABLE_KEY": "pk_test_e2e"}
+        if clock:
+            env["PORTAL_CLOCK"] = clock
+        return subprocess.run([*portal_command(), *args], cwd=self.cwd, env=env,
+                              capture_output=True, text=True, timeout=120)
 
     def payment_intents(self) -> list[dict]:
         """Every PaymentIntent at the demo's local Stripe (it takes any test secret key)."""
@@ -99,7 +112,8 @@ def demo(tmp_path, smtp_sink):
         stripe = re.search(r"^stripe: local stand-in \(localstripe\) at (http://127\.0\.0\.1:\d+)",
                            output, re.M)
         assert stripe, output
-        yield Demo(url=url, sign_ins=sign_ins, stripe_url=stripe[1], output=output)
+        yield Demo(url=url, sign_ins=sign_ins, stripe_url=stripe[1], output=output, env=env,
+                   cwd=tmp_path)
     finally:
         process.terminate()
         try:
