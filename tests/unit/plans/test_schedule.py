@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from decimal import Decimal
 
 import pytest
@@ -125,3 +126,30 @@ def test_a_frequency_the_vendor_does_not_offer_goes_to_staff():
 def test_the_minimum_down_payment_rounds_up_to_the_minor_unit():
     assert Policy(min_down_percent=Decimal("10")).min_down_minor(1_000_01) == 100_01
     assert Policy(min_down_percent=Decimal("0")).min_down_minor(1_000_01) == 0
+
+
+# The vendor's policy setting (portal vendor set plan_policy) -------------------------------
+
+
+def test_a_policy_setting_overrides_only_what_it_names():
+    policy = Policy.from_settings({"max_installments": 12, "min_down_percent": "0",
+                                   "frequencies": ["monthly"], "grace_days": 15})
+    assert (policy.max_installments, policy.min_down_percent, policy.frequencies,
+            policy.grace_days) == (12, Decimal("0"), ("monthly",), 15)
+    assert policy.max_total_minor == Policy().max_total_minor
+    assert Policy.from_settings(None) == Policy() == Policy.from_settings({})
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"max_instalments": 3}, "unknown plan_policy setting(s): max_instalments"),
+    ({"max_installments": 0}, "max_installments must be a whole number of at least 1"),
+    ({"max_total_minor": 12.5}, "max_total_minor must be a whole number of at least 1"),
+    ({"grace_days": True}, "grace_days must be a whole number of at least 0"),
+    ({"min_down_percent": 120}, "min_down_percent must be a number from 0 to 100"),
+    ({"min_down_percent": "ten"}, "min_down_percent must be a number from 0 to 100"),
+    ({"frequencies": ["daily"]}, "frequencies must be a list of weekly, biweekly, monthly"),
+    ([1, 2], "plan_policy must be a JSON object"),
+])
+def test_a_bad_policy_setting_is_refused_with_its_name(settings, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Policy.from_settings(settings)
