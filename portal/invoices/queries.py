@@ -30,6 +30,7 @@ from portal.ledger import customer_credit
 from portal.ledger.models import Customer, Invoice, Payment, Reservation
 from portal.money import Money, minor_exponent
 from portal.payments import ach_authorization
+from portal.plans.queries import plans_of
 from portal.vendor.models import Vendor
 
 _SORT_KEYS: dict[str, tuple] = {
@@ -195,7 +196,9 @@ def invoice_page(session: Session, customer_id: int, params: ListParams, today: 
     until = _bank_debits_until(session, [inv.id for inv in invoices if inv.reserved_minor > 0],
                                vendor)
     disputed = held(session, [inv.id for inv in invoices])
-    page = Page([Listed(inv, services.invoice_state(inv, today, disputed.get(inv.id, 0)),
+    plans = plans_of(session, [inv.id for inv in invoices])
+    page = Page([Listed(inv, services.invoice_state(inv, today, disputed.get(inv.id, 0),
+                                                    plans.get(inv.id)),
                         services.discount_offer(inv, vendor, today), until.get(inv.id))
                  for inv in invoices])
     if invoices and has_next:

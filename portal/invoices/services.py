@@ -7,12 +7,18 @@ vendor's time zone, :func:`portal.vendor.services.local_today`):
   or within the next :data:`DUE_SOON_DAYS` days;
 - the *aging bucket* of an open invoice, by days past due: current (not yet
   due), 1-30, 31-60, 61-90, over 90;
+- an open invoice on an *active* installment plan is neither overdue nor due
+  soon: the plan's installments replace its due date (it is still payable);
+  one on a requested or countered plan keeps its due date until the plan is
+  in force;
 - the *early-pay discount offer*: what to pay, by when, to save how much
   (DESIGN.md, "Early-pay discounts");
 - the payment terms in words.
 
 The date ranges here are the one definition of these rules: the list's SQL
-filters and the summary's buckets are built from :func:`due_date_range`.
+filters and the summary's buckets are built from :func:`due_date_range`. They
+go by due date alone: an invoice on an active plan is still counted in the
+"Overdue" and "Due soon" tabs and figures, though its badge says "On plan".
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from flask_babel import gettext, ngettext
 
 from portal.ledger.models import Invoice
 from portal.money import Money
+from portal.plans.queries import PlanMark
 from portal.vendor.models import Vendor
 
 DUE_SOON_DAYS = 7
@@ -80,7 +87,8 @@ class InvoiceState:
 
     ``key`` is the status to show: the ledger's (``open``, ``paid``,
     ``credited``, ``written_off``, ``void``) or ``overdue`` for an open invoice
-    past its due date.
+    past its due date and not on an active plan. ``plan`` is the requested,
+    countered or active plan an open invoice is on.
     """
 
     key: str
@@ -91,6 +99,7 @@ class InvoiceState:
     # What a dispute in force holds back (portal.disputes), in the invoice's currency.
     disputed_minor: int = 0
     currency: str = ""
+    plan: PlanMark | None = None
 
     @property
     def is_open(self) -> bool:
@@ -98,19 +107,24 @@ class InvoiceState:
         return self.key in ("open", "overdue")
 
 
-def invoice_state(invoice: Invoice, today: dt.date, disputed_minor: int = 0) -> InvoiceState:
+def invoice_state(invoice: Invoice, today: dt.date, disputed_minor: int = 0,
+                  plan: PlanMark | None = None) -> InvoiceState:
     """Derive what to show about ``invoice`` on ``today`` (vendor's time zone), with the
-    amount a dispute in force holds (:func:`portal.disputes.services.held`)."""
+    amount a dispute in force holds (:func:`portal.disputes.services.held`) and the plan
+    it is on (:func:`portal.plans.queries.plans_of`)."""
     is_open = invoice.status == "open" and invoice.balance_minor > 0
-    late = days_past_due(invoice.due_date, today) if is_open else 0
+    # On an active plan the installments are what is chased, not the invoice's due date.
+    chased = is_open and not (plan and plan.active)
+    late = days_past_due(invoice.due_date, today) if chased else 0
     soon_from, soon_to = due_date_range("due_soon", today)
     return InvoiceState(
         key="overdue" if late > 0 else invoice.status,
         days_overdue=max(late, 0),
-        due_soon=is_open and soon_from <= invoice.due_date <= soon_to,
+        due_soon=chased and soon_from <= invoice.due_date <= soon_to,
         processing=invoice.reserved_minor > 0,
         partly_paid=is_open and invoice.balance_minor < invoice.total_minor,
         disputed_minor=disputed_minor if is_open else 0, currency=invoice.currency,
+        plan=plan if is_open else None,
     )
 
 

@@ -31,6 +31,7 @@ from portal.documents.views import MAX_MERGED
 from portal.invoices import export, forms, history, open_totals, queries, services
 from portal.invoices.access import invoice_or_404
 from portal.ledger.models import Customer
+from portal.plans.queries import plans_of
 from portal.vendor.models import Vendor
 from portal.vendor.services import get_vendor, local_today
 
@@ -132,7 +133,8 @@ def detail(number: str):
     vendor, today = _vendor_and_today()
     who = principal()
     dispute = disputes.in_force(session, invoice.id)
-    state = services.invoice_state(invoice, today, dispute.amount_minor if dispute else 0)
+    state = services.invoice_state(invoice, today, dispute.amount_minor if dispute else 0,
+                                   plans_of(session, [invoice.id]).get(invoice.id))
     return render_template(
         "invoices/detail.html", invoice=invoice, state=state, today=today, dispute=dispute,
         offer=services.discount_offer(invoice, vendor, today),
@@ -144,7 +146,7 @@ def detail(number: str):
         pay_url=request.script_root + PAY_PATH,
         dispute_url=(_optional_url(DISPUTE_ENDPOINT, number=invoice.number)
                      if who.can("dispute") and state.is_open and dispute is None else None),
-        plan_url=(_optional_url(PLAN_ENDPOINT, number=invoice.number)
-                  if who.can("plan") and state.is_open else None),
+        plan_url=(_optional_url(PLAN_ENDPOINT, invoice=invoice.number)
+                  if who.can("plan") and state.is_open and state.plan is None else None),
         # The PDF is served by portal.documents; linked by its path, not its endpoint.
         pdf_url=f"{request.script_root}/invoices/{quote(invoice.number, safe='')}.pdf")

@@ -43,6 +43,7 @@ from portal.invoices import services as invoices
 from portal.links import access, mailing, services
 from portal.links import fresh as fresh_links
 from portal.links.models import InvoiceLink
+from portal.plans.queries import plans_of
 from portal.vendor.services import get_vendor, local_today
 
 bp = Blueprint("links", __name__)
@@ -164,7 +165,8 @@ def invoice():
     in_force = disputes.in_force(session, invoice.id)
     return render_template(
         "links/invoice.html", invoice=invoice, today=today,
-        state=invoices.invoice_state(invoice, today, in_force.amount_minor if in_force else 0),
+        state=invoices.invoice_state(invoice, today, in_force.amount_minor if in_force else 0,
+                                     plans_of(session, [invoice.id]).get(invoice.id)),
         can_dispute=invoice.status == "open" and invoice.balance_minor > 0 and not in_force,
         link_disputes=services.disputes_through_links(session, invoice.id),
         offer=invoices.discount_offer(invoice, vendor, today),

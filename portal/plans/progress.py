@@ -105,10 +105,9 @@ def active_plans_of_invoices(session: Session, invoice_ids: list[int]) -> list[P
     """The active plans covering any of ``invoice_ids``."""
     if not invoice_ids:
         return []
-    return list(session.scalars(
-        select(Plan).join(PlanInvoice, PlanInvoice.plan_id == Plan.id)
-        .where(PlanInvoice.invoice_id.in_(invoice_ids), Plan.status == ACTIVE)
-        .distinct().order_by(Plan.id)))
+    covering = select(PlanInvoice.plan_id).where(PlanInvoice.invoice_id.in_(invoice_ids))
+    return list(session.scalars(select(Plan).where(Plan.id.in_(covering),
+                                                   Plan.status == ACTIVE).order_by(Plan.id)))
 
 
 def on_active_plan(session: Session, invoice_ids: list[int]) -> set[int]:

@@ -7,11 +7,12 @@ from flask import Blueprint, render_template, request
 
 from portal.accounts.access import principal, staff_required
 from portal.core.request_db import uow
-from portal.staff import disputes, links, queries
+from portal.staff import disputes, links, plans, queries
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.register_blueprint(links.bp)
 bp.register_blueprint(disputes.bp)
+bp.register_blueprint(plans.bp)
 
 
 @bp.get("/")

@@ -76,7 +76,7 @@ def test_header_lines_totals_and_history(detailed, signed_in):
     ):
         assert expected in page, expected
     assert "save" not in page  # partly paid: no early-pay offer (the vendor does not pro-rate)
-    assert "payment plan" not in page  # no such route yet
+    assert "Request a payment plan" in page
     assert 'href="/invoices/D-1.pdf"' in response.get_data(as_text=True)
 
 
@@ -104,12 +104,10 @@ def test_viewers_see_no_pay_button(detailed, signed_in):
         in form
 
 
-def test_dispute_and_plan_links_appear_once_their_routes_exist(detailed, app, signed_in):
-    # A stand-in for the route the plans feature will add.
-    app.add_url_rule("/plans/new/<number>", endpoint="plans.new", view_func=lambda **_: "")
+def test_dispute_and_plan_links_are_for_those_who_may_use_them(detailed, app, signed_in):
     page = signed_in().client.get("/invoices/D-2").get_data(as_text=True)
     assert 'href="/invoices/D-2/dispute">Dispute</a>' in page
-    assert 'href="/plans/new/D-2">Request a payment plan</a>' in page
+    assert 'href="/plans/new?invoice=D-2">Request a payment plan</a>' in page
     viewer = signed_in("viewer@acme.example").client.get("/invoices/D-2").get_data(as_text=True)
     assert "/invoices/D-2/dispute" not in viewer and "/plans/new" not in viewer
 
