@@ -25,8 +25,8 @@ def reason_words(code: str, policy: Policy, currency: str) -> str:
                         "The first installment is more than %(num)d days away.",
                         policy.max_first_delay_days)
     if code == "down_payment":
-        return _("The down payment is under %(percent)s%% of the total.",
-                 percent=f"{policy.min_down_percent.normalize():f}")
+        percent = format(policy.min_down_percent.normalize(), "f")
+        return _("The down payment is under %(percent)s%% of the total.", percent=percent)
     if code == "defaulted":
         return _("A plan of this account defaulted in the last 12 months.")
     if code == "credit_limit":
