@@ -24,6 +24,7 @@ from tests.e2e.test_accounts_e2e import sign_in
 pytestmark = pytest.mark.e2e
 
 CLERK = "ap.clerk@greatlakes-fab.example"  # a payer of C-10042, the demo's large customer
+COLLECTOR = "collections@northwind.example"
 CARD = {"Card number": "4242424242424242", "Expiry month (MM)": "12",
         "Expiry year (YY)": "34", "Security code": "123", "Postal code": "12345"}
 
@@ -117,6 +118,19 @@ def test_a_plan_within_policy_paid_by_autopay_on_each_due_date(demo, page_factor
     assert clerk.locator("tr[data-status=paid]").count() == 4
     accessible(clerk, "plan (completed)")
     shots.append(screenshot(clerk, "plan-completed-1280"))
+    # The vendor's staff see it among closed plans, with the customer's history.
+    collector = page_factory(width=1280, height=900)
+    sign_in(collector, base, COLLECTOR, demo.sign_ins[COLLECTOR])
+    collector.goto(f"{base}/staff/plans?status=closed")
+    row = collector.locator("tbody tr", has_text=money(total))
+    assert row.count() == 1, collector.locator("main").inner_text()
+    accessible(collector, "staff plans (closed)")
+    shots.append(screenshot(collector, "staff-plans-1280"))
+    row.get_by_role("link").first.click()
+    collector.wait_for_load_state("load")
+    assert "Two large orders landed in one month." in collector.locator("main").inner_text()
+    accessible(collector, "staff plan")
+    shots.append(screenshot(collector, "staff-plan-1280"))
     phone = page_factory(width=375, height=800)
     sign_in(phone, base, CLERK, demo.sign_ins[CLERK])
     phone.goto(plan_url)
