@@ -9,7 +9,8 @@
   active AR admin and collector).
 
 The customer's side is the user who requested the plan, else the account's admins, in
-their language. Everything is read in a read-only unit first and rendered after, as
+their language (:func:`portal.plans.notices.readers`, as for staff's decisions).
+Everything is read in a read-only unit first and rendered after, as
 :mod:`portal.disputes.notices` does.
 """
 
@@ -20,11 +21,9 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import tasks
-from portal.accounts.models import Membership, User
 from portal.core import after_commit
 from portal.core.request_db import database
 from portal.disputes.notices import resolvers
@@ -34,6 +33,7 @@ from portal.notifications import mail
 from portal.payments.bank_models import BankAccount
 from portal.payments.history import failure_words
 from portal.plans.models import Plan, PlanInstallment
+from portal.plans.notices import readers
 from portal.vendor.services import get_vendor
 
 log = logging.getLogger("portal.plans.installment_notices")
@@ -73,17 +73,9 @@ def _locale(value: str | None) -> str:
 
 
 def customer_side(session: Session, plan: Plan, base_url: str) -> list[_Reader]:
-    """Who hears of a plan on the customer's side: its requester, else the account's admins."""
+    """Who hears of a plan on the customer's side (:func:`portal.plans.notices.readers`)."""
     url = f"{base_url}/plans/{plan.id}"
-    requester = session.get(User, plan.requested_by_user_id) \
-        if plan.requested_by_user_id else None
-    if requester is not None and requester.disabled_at is None:
-        return [_Reader(requester.email, _locale(requester.locale), url)]
-    admins = session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                             .where(Membership.customer_id == plan.customer_id,
-                                    Membership.role == "admin", User.disabled_at.is_(None))
-                             .order_by(User.id))
-    return [_Reader(user.email, _locale(user.locale), url) for user in admins]
+    return [_Reader(reader.email, reader.locale, url) for reader in readers(session, plan)]
 
 
 def _staff_side(session: Session, plan: Plan, base_url: str) -> list[_Reader]:
