@@ -7,6 +7,7 @@ the test until a value for it is added below.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -25,7 +26,9 @@ from portal.ledger.payments import AllocationInput
 from portal.links import services as link_services
 from portal.links.models import InvoiceLink
 from portal.payments.bank_models import BankAccount
-from portal.vendor.services import get_vendor
+from portal.plans import services as plans
+from portal.plans.schedule import Policy
+from portal.vendor.services import get_vendor, local_today
 from tests import builders, pdf
 
 # Routes anyone may reach without signing in; they show no customer data.
@@ -70,6 +73,13 @@ def victim(world, app):
             vendor=get_vendor(s), storage=files.storage_for(app.config["PORTAL"]))
         s.flush()
         attachment_id = s.scalar(select(DisputeAttachment.id))
+        on_plan = builders.invoice(s, acme, 55_555_55, number="ACME-SECRET-PLAN-1")
+        today = local_today(get_vendor(s))
+        plan = plans.request_plan(
+            s, customer_id=acme.id, invoice_ids=[on_plan.id],
+            terms=plans.Terms(3, "monthly", today + dt.timedelta(days=20)),
+            reason="ACME SECRET PLAN REASON", user_id=admin.id,
+            policy=Policy(min_down_percent=0), today=today)
         uow.commit()
     values = {
         "user_id": world.ids["acme_payer"],
@@ -84,11 +94,13 @@ def victim(world, app):
         "link_id": link.id,  # an invoice link of Acme's (/staff/links/<id>/revoke)
         "dispute_id": dispute.id,
         "attachment_id": attachment_id,
+        "plan_id": plan.id,
     }
     secrets = ["Acme Corp", "C-ACME", "ACME-SECRET-0001", "9,876,543.21", "987654321",
                "payer@acme.example", "admin@acme.example", "secret.hire@acme.example",
                "ACME-CHK-SECRET", "1,234.56", "ACME SECRET BANK", "ACME SECRET DISPUTE",
-               "acme-secret.png"]
+               "acme-secret.png", "ACME-SECRET-PLAN-1", "ACME SECRET PLAN REASON",
+               "55,555.55"]
     return values, secrets
 
 
