@@ -86,6 +86,7 @@ def index():
         summary=summary,
         matching=_matching(summary, params.filter, customer_id, today, currencies),
         can_pay=who.can("pay"), pay_url=request.script_root + PAY_PATH,
+        can_plan=who.can("plan"),
         max_merged=MAX_MERGED,
         storage_key=f"portal.invoices.{who.user.id}.{customer_id}")
 

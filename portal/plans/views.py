@@ -81,9 +81,12 @@ def _request_page(*, asked: forms.Asked | None = None, error: str | None = None,
     form = request.form if request.method == "POST" else request.args
     chosen = set(form.getlist("invoice"))
     policy = services.policy_for(vendor)
+    invoices = services.eligible(session, access.customer_id())
+    offered = {invoice.number for invoice in invoices}
     return render_template(
-        "plans/new.html", invoices=services.eligible(session, access.customer_id()),
-        chosen=chosen, form=form, errors=asked.errors if asked else {}, error=error,
+        "plans/new.html", invoices=invoices, chosen=chosen,
+        unavailable=sorted(chosen - offered), form=form,
+        errors=asked.errors if asked else {}, error=error,
         today=today, preview=_preview(asked) if asked else None,
         earliest_first=(today + dt.timedelta(days=1)).isoformat(),
         default_first=(today + dt.timedelta(days=30)).isoformat(),

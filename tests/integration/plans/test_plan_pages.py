@@ -245,3 +245,20 @@ def test_another_accounts_plan_is_not_found_and_a_viewer_cannot_act(app, book, s
     with book.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Allocation)) == 0
 
+
+
+def test_the_invoice_lists_selection_goes_to_the_request_page(book, signed_in):  # noqa: F811
+    payer = signed_in()
+    page = payer.client.get("/invoices").get_data(as_text=True)
+    assert 'formaction="/plans/start"' in page and "Request a payment plan" in page
+    response = payer.client.post("/plans/start", data={
+        "selection": "some", "invoice": ["Q-1", "Q-2"], "csrf_token": csrf(page)})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/plans/new?invoice=Q-1&invoice=Q-2"
+    # Q-1 goes on a plan; chosen again, it is said to be unavailable, and not offered.
+    assert request_plan(payer, invoice=["Q-1"], count="9").status_code == 303
+    page = payer.client.get("/plans/new?invoice=Q-1&invoice=Q-2").get_data(as_text=True)
+    assert "1 of the invoices you chose cannot go on a plan" in text(page)
+    assert re.findall(r'name="invoice" value="([^"]+)"', page) == ["Q-2"]
+    viewer = signed_in("viewer@acme.example").client.get("/invoices").get_data(as_text=True)
+    assert "/plans/start" not in viewer
