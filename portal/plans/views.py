@@ -30,7 +30,7 @@ from portal.payments.bank_accounts import verified_accounts
 from portal.payments.bank_models import BankAccount
 from portal.plans import autopay, forms, progress, services
 from portal.plans.models import ACTIVE, COUNTERED, Plan
-from portal.plans.policy_words import reason_words
+from portal.plans.policy_words import percent_words, plan_reasons, reason_words
 from portal.plans.services import PlanError
 from portal.vendor.services import get_vendor, local_today
 
@@ -90,7 +90,7 @@ def _request_page(*, asked: forms.Asked | None = None, error: str | None = None,
         today=today, preview=_preview(asked) if asked else None,
         earliest_first=(today + dt.timedelta(days=1)).isoformat(),
         default_first=(today + dt.timedelta(days=30)).isoformat(),
-        policy=policy, min_down_percent=format(policy.min_down_percent.normalize(), "f"),
+        policy=policy, min_down_percent=percent_words(policy),
         frequencies=forms.FREQUENCIES), status
 
 
@@ -127,7 +127,8 @@ def _preview(asked: forms.Asked):
                                   local_today(vendor))
     except PlanError as problem:
         return str(problem)
-    result.words.extend(reason_words(code, policy, result.currency) for code in result.reasons)
+    result.words.extend(reason_words(code, policy, result.total_minor, result.currency)
+                        for code in result.reasons)
     return result
 
 
@@ -226,7 +227,7 @@ def detail(plan_id: int):
         "plans/detail.html", plan=plan, vendor=vendor, today=today, standing=standing,
         upcoming=upcoming,
         upcoming_owed=progress.owed_through(plan, upcoming.number, standing) if upcoming else 0,
-        reasons=[reason_words(code, policy, plan.currency) for code in plan.policy_reasons],
+        reasons=plan_reasons(plan, policy),
         can_pay=can_pay, saved_cards=saved, banks=banks, grace_days=policy.grace_days,
         autopay_bank=session.get(BankAccount, plan.autopay_bank_account_id)
         if plan.autopay_bank_account_id else None)

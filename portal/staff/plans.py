@@ -14,14 +14,14 @@ import datetime as dt
 from decimal import InvalidOperation
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_percent, get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.access import principal, staff_required
 from portal.accounts.models import User
 from portal.core.request_db import uow
-from portal.i18n import amount_input, money, parse_amount
+from portal.i18n import amount_input, parse_amount
 from portal.ledger.models import Customer
 from portal.money import Money, MoneyError
 from portal.plans import notices, services
@@ -35,6 +35,7 @@ from portal.plans.models import (
     REQUESTED,
     Plan,
 )
+from portal.plans.policy_words import percent_words, plan_reasons
 from portal.plans.schedule import FREQUENCIES, Policy
 from portal.plans.services import PlanError, Terms
 from portal.vendor.services import get_vendor, local_today
@@ -50,36 +51,6 @@ WAITING_TABS = ("requested", "countered")  # queues someone must act on: oldest 
 QUEUE_LIMIT = 200
 # Far more than any plan needs; keeps a typo from scheduling thousands of installments.
 MAX_COUNT = 120
-
-
-def reason_words(code: str, policy: Policy, plan: Plan) -> str:
-    """Say why ``plan`` is outside ``policy``, for one code of ``schedule.judge``."""
-    if code == "total":
-        return _("Total over the %(limit)s limit",
-                 limit=money(policy.max_total_minor, plan.currency))
-    if code == "installments":
-        return ngettext("More than %(num)d installment", "More than %(num)d installments",
-                        policy.max_installments)
-    if code == "frequency":
-        return _("Paid at a frequency the policy does not offer")
-    if code == "first_date":
-        return ngettext("First installment more than %(num)d day away",
-                        "First installment more than %(num)d days away",
-                        policy.max_first_delay_days)
-    if code == "down_payment":
-        return _("Down payment under the %(amount)s minimum (%(percent)s of the total)",
-                 amount=money(policy.min_down_minor(plan.total_minor), plan.currency),
-                 percent=_percent(policy))
-    if code == "defaulted":
-        return ngettext("Defaulted a plan in the last %(num)d day",
-                        "Defaulted a plan in the last %(num)d days", policy.default_lookback_days)
-    if code == "credit_limit":
-        return _("Open receivables over the credit limit")
-    return code
-
-
-def _percent(policy: Policy) -> str:
-    return format_percent(policy.min_down_percent / 100, format="#,##0.##%")
 
 
 def _policy() -> Policy:
@@ -109,7 +80,7 @@ def index():
     return render_template(
         "staff/plans.html", plans=plans, customers=customers, tab=tab, tabs=tuple(TABS),
         oldest_first=tab in WAITING_TABS, customer=customer_number, limit=QUEUE_LIMIT,
-        reasons=lambda plan: [reason_words(code, policy, plan) for code in plan.policy_reasons])
+        reasons=lambda plan: plan_reasons(plan, policy))
 
 
 def _plan_or_404(plan_id: int, *, lock: bool = False) -> Plan:
@@ -136,9 +107,9 @@ def _page(plan: Plan, *, error: str | None = None, status: int = 200):
         "staff/plan.html", plan=plan, customer=customer, requester=requester,
         history=history, standing=services.record(session, plan.customer_id, today,
                                                   policy.default_lookback_days),
-        policy=policy, min_down_percent=_percent(policy),
+        policy=policy, min_down_percent=percent_words(policy),
         tomorrow=today + dt.timedelta(days=1),
-        reasons=[reason_words(code, policy, plan) for code in plan.policy_reasons],
+        reasons=plan_reasons(plan, policy),
         frequencies=FREQUENCIES, can_decide=who.can("resolve") and plan.status == REQUESTED,
         error=error, form=request.form if error else {},
         acted=(request.endpoint or "").rsplit(".", 1)[-1] if error else None), status

@@ -98,8 +98,8 @@ def test_the_schedule_is_shown_live_then_the_request_is_approved_at_once(book, s
         **terms(count="7", down_payment=""), "csrf_token": csrf(page)})
     words = text(fragment.get_data(as_text=True))
     assert "The vendor decides on this request" in words
-    assert "More than 6 installments." in words
-    assert "The down payment is under 10% of the total." in words
+    assert "More than 6 installments" in words
+    assert "Down payment under the $200.00 minimum (10% of the total)" in words
 
     response = request_plan(payer)
     assert response.status_code == 303, text(response.get_data(as_text=True))
