@@ -376,6 +376,12 @@ class StripeGateway:
             intent = self._client.v1.setup_intents.create(params, options)
         return _setup_intent(intent.to_dict())
 
+    def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent:
+        """The SetupIntent as Stripe has it now (the browser confirmed it with Stripe.js)."""
+        with _translated_errors():
+            intent = self._client.v1.setup_intents.retrieve(setup_intent_id)
+        return _setup_intent(intent.to_dict())
+
     def list_saved_cards(self, customer: str) -> list[CardSummary]:
         """Return the cards saved for ``customer`` (at most 100: more is not a real case)."""
         with _translated_errors():

@@ -12,8 +12,18 @@ the vendor need ``plan``; paying and autopay need ``pay``. Another account's pla
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -25,9 +35,10 @@ from portal.gateways.stripe import GatewayError
 from portal.invoices import selection
 from portal.ledger.models import Customer, Invoice
 from portal.money import Money
-from portal.payments import ach_authorization, cards
+from portal.payments import ach_authorization, card_checkout, cards
 from portal.payments.bank_accounts import verified_accounts
 from portal.payments.bank_models import BankAccount
+from portal.payments.views import allow_stripe
 from portal.plans import autopay, forms, progress, services
 from portal.plans.models import ACTIVE, COUNTERED, Plan
 from portal.plans.policy_words import percent_words, plan_reasons, reason_words
@@ -221,6 +232,9 @@ def detail(plan_id: int):
     policy = services.policy_for(vendor)
     can_pay = principal().can("pay")
     saved, banks = _autopay_choices(plan) if can_pay and plan.status == ACTIVE else ([], [])
+    gateway = cards.configured_gateway() if can_pay and plan.status == ACTIVE else None
+    if gateway is not None:
+        allow_stripe(gateway)
     standing = progress.standing(plan)
     upcoming = progress.next_unpaid(plan) if plan.status == ACTIVE else None
     return render_template(
@@ -229,6 +243,7 @@ def detail(plan_id: int):
         upcoming_owed=progress.owed_through(plan, upcoming.number, standing) if upcoming else 0,
         reasons=plan_reasons(plan, policy),
         can_pay=can_pay, saved_cards=saved, banks=banks, grace_days=policy.grace_days,
+        gateway=gateway,
         autopay_bank=session.get(BankAccount, plan.autopay_bank_account_id)
         if plan.autopay_bank_account_id else None)
 
@@ -268,7 +283,7 @@ def set_autopay(plan_id: int):
     accepted), or off."""
     unit = uow()
     plan = plan_or_404(plan_id, lock=True)
-    choice = request.form.get("method", "")
+    choice = "off" if request.form.get("off") else request.form.get("method", "")
     try:
         if choice == "off":
             autopay.stop(unit.session, plan)
@@ -282,6 +297,8 @@ def set_autopay(plan_id: int):
             message = _("Autopay is on: each installment will be charged to the %(brand)s "
                         "card ending in %(last4)s on its date.", brand=card.brand.title(),
                         last4=card.last4)
+        elif choice == "newcard":
+            message = _set_new_card(plan, request.form.get("setup_intent", ""))
         elif choice.startswith("bank:"):
             message = _set_bank(plan, choice[5:])
         else:
@@ -293,6 +310,54 @@ def set_autopay(plan_id: int):
     unit.commit()
     flash(message, "success")
     return redirect(url_for("plans.detail", plan_id=plan_id), code=303)
+
+
+SETUP_INTENT = re.compile(r"seti_[A-Za-z0-9_]{1,200}")
+
+
+@bp.post("/plans/<int:plan_id>/card-setup")
+@requires("pay")
+def card_setup(plan_id: int):
+    """Start saving a new card for autopay: a SetupIntent the page confirms with Stripe.js
+    (the card's details go from the browser to Stripe, never here)."""
+    unit = uow()
+    plan = plan_or_404(plan_id)
+    gateway = cards.configured_gateway()
+    if plan.status != ACTIVE or gateway is None:
+        return jsonify(error=_("A card cannot be added now.")), 409
+    try:
+        customer = card_checkout.stripe_customer(unit.session, gateway, plan.customer_id)
+        unit.commit()
+        intent = gateway.create_setup_intent(customer)
+    except GatewayError:
+        return jsonify(error=_("The card processor could not be reached. Try again in a "
+                               "minute.")), 503
+    return jsonify(client_secret=intent.client_secret)
+
+
+def _set_new_card(plan: Plan, setup_intent_id: str) -> str:
+    """Autopay with the card the page just saved, once Stripe says it is saved for this
+    account (the SetupIntent succeeded, for the account's Stripe customer)."""
+    gateway = cards.configured_gateway()
+    customer = cards.known_stripe_customer_id(uow().session, plan.customer_id)
+    if not SETUP_INTENT.fullmatch(setup_intent_id) or gateway is None or customer is None:
+        raise autopay.AutopayError(_("Enter the card's details, or choose a saved card."))
+    try:
+        intent = gateway.retrieve_setup_intent(setup_intent_id)
+    except GatewayError:
+        raise autopay.AutopayError(_("The card processor could not be reached. Nothing was "
+                                     "changed; try again in a minute.")) from None
+    if intent.customer_id != customer or intent.status != "succeeded" or \
+            not intent.payment_method_id:
+        raise autopay.AutopayError(_("The card was not saved. Enter it again, or choose a "
+                                     "saved card."))
+    autopay.set_card(uow().session, plan, intent.payment_method_id)
+    card = next((c for c in gateway.list_saved_cards(customer)
+                 if c.payment_method_id == intent.payment_method_id), None)
+    if card is None:
+        return _("Autopay is on: each installment will be charged to the new card on its date.")
+    return _("Autopay is on: each installment will be charged to the %(brand)s card ending "
+             "in %(last4)s on its date.", brand=card.brand.title(), last4=card.last4)
 
 
 def _set_bank(plan: Plan, bank_id: str) -> str:

@@ -90,9 +90,21 @@ def test_a_plan_within_policy_paid_by_autopay_on_each_due_date(demo, page_factor
     clerk.wait_for_url(re.compile(rf"{re.escape(base)}/payments/\d+$"), timeout=30_000)
     assert f"Your payment of {money(down)} is complete" in clerk.locator("body").inner_text()
 
-    # Autopay with the saved card.
+    # Autopay: first a new card entered on the plan page (Stripe.js saves it), then the
+    # card saved at the checkout.
     clerk.goto(plan_url)
     assert clerk.locator("tr[data-installment='0'][data-status=paid]").count() == 1
+    clerk.get_by_label("A new card").check()
+    for label, value in {**CARD, "Card number": "5555555555554444"}.items():
+        clerk.get_by_label(label, exact=True).fill(value)
+    accessible(clerk, "plan (new card for autopay)")
+    shots.append(screenshot(clerk, "plan-new-card-1280"))
+    with clerk.expect_navigation():
+        clerk.get_by_role("button", name="Use for autopay").click()
+    flashed = clerk.locator(".alert").first.inner_text()
+    # (localstripe names every test card's brand "visa")
+    assert flashed.startswith("Autopay is on: each installment will be charged to the ") \
+        and "card ending in 4444 on its date." in flashed, flashed
     clerk.get_by_label("Visa card ending in 4242").check()
     clerk.get_by_role("button", name="Use for autopay").click()
     clerk.get_by_text("Autopay is on: each installment will be charged to the Visa card "

@@ -262,3 +262,42 @@ def test_the_invoice_lists_selection_goes_to_the_request_page(book, signed_in): 
     assert re.findall(r'name="invoice" value="([^"]+)"', page) == ["Q-2"]
     viewer = signed_in("viewer@acme.example").client.get("/invoices").get_data(as_text=True)
     assert "/plans/start" not in viewer
+
+
+def test_autopay_with_a_new_card_saved_on_the_plan_page_then_off(
+        app, book, signed_in, stripe_js):  # noqa: F811
+    payer = signed_in()
+    request_plan(payer)
+    [plan] = plans(book)
+    page = payer.client.get(f"/plans/{plan.id}").get_data(as_text=True)
+    assert 'value="newcard"' in page and 'id="card-element"' in page
+    answer = payer.client.post(f"/plans/{plan.id}/card-setup", data={"csrf_token": csrf(page)})
+    assert answer.status_code == 200
+    secret = answer.get_json()["client_secret"]
+    # What Stripe.js does with the card Element on the page.
+    saved = stripe_js.confirm_card_setup(secret, stripe_js.create_card(VISA))
+    assert saved["status"] == "succeeded"
+    # A SetupIntent id that is not this account's, or not confirmed, is refused.
+    other = StripeGateway.from_config(app.config["PORTAL"]).create_setup_intent(
+        StripeGateway.from_config(app.config["PORTAL"]).ensure_customer(
+            "other", name="Other", email="other@example.com").id)
+    for bad in (other.id, "seti_nonsense", "not-an-id"):
+        response = payer.client.post(f"/plans/{plan.id}/autopay", data={
+            "method": "newcard", "setup_intent": bad, "csrf_token": csrf(page)},
+            follow_redirects=True)
+        assert "Autopay is on" not in text(response.get_data(as_text=True)), bad
+    response = payer.client.post(f"/plans/{plan.id}/autopay", data={
+        "method": "newcard", "setup_intent": saved["id"], "csrf_token": csrf(page)},
+        follow_redirects=True)
+    assert "Autopay is on: each installment will be charged to the Visa card ending in 4242" \
+        in text(response.get_data(as_text=True))
+    with book.database.session() as session:
+        assert session.get(Plan, plan.id).autopay_method_id == saved["payment_method"]
+    # "Turn autopay off", with a card still chosen in the list.
+    page = payer.client.get(f"/plans/{plan.id}").get_data(as_text=True)
+    response = payer.client.post(f"/plans/{plan.id}/autopay", data={
+        "method": f"card:{saved['payment_method']}", "off": "1", "csrf_token": csrf(page)},
+        follow_redirects=True)
+    assert "Autopay is off" in text(response.get_data(as_text=True))
+    with book.database.session() as session:
+        assert session.get(Plan, plan.id).autopay_method_id is None
