@@ -48,5 +48,6 @@ def registered_hooks() -> list[DemoHook]:
     from portal.accounts.demo import demo_users
     from portal.disputes.demo import demo_disputes
     from portal.links.demo import demo_link
+    from portal.plans.demo import demo_plans
 
-    return [demo_users, demo_link, demo_disputes]
+    return [demo_users, demo_link, demo_disputes, demo_plans]

@@ -22,6 +22,7 @@ from portal.ledger.models import (
     Payment,
     Reservation,
 )
+from portal.plans.models import Plan
 from portal.vendor.services import get_vendor, local_today, update_vendor
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -131,6 +132,8 @@ def test_demo_loads_every_state_and_loads_only_once(app, runner):
         assert sum(inv.reserved_minor for inv in invoices) == sum(r.held_minor for r in held)
 
         assert any(ledger.customer_credit(s, c.id, c.currency) > 0 for c in customers)
+        # A plan request waiting for staff, and an active plan, for /staff/plans.
+        assert sorted(p.status for p in s.scalars(select(Plan))) == ["active", "requested"]
         result = run_checks(s)
         assert result.ok, result.violation
         before = counts(s)
@@ -141,6 +144,7 @@ def test_demo_loads_every_state_and_loads_only_once(app, runner):
     with database.session() as s:
         assert counts(s) == before
         assert get_vendor(s).updated_at == vendor_updated
+        assert s.scalar(select(func.count()).select_from(Plan)) == 2  # not asked for again
 
 
 @SQLITE_ONLY
