@@ -37,9 +37,9 @@ class Demo:
     def command(self, *args: str, clock: str | None = None) -> subprocess.CompletedProcess:
         """Run ``portal ARGS`` on the demo's database and local Stripe, as its operator
         would (``clock``: the day ``PORTAL_CLOCK`` says it is)."""
+        # As the README says to run a command on the demo's local Stripe.
         env = {**self.env, "PORTAL_STRIPE_API_BASE": self.stripe_url,
-               "PORTAL_STRIPE_SECRET_KEY": "sk_test_e2e",
-               "PORTAL_STRIPE_PUBLISHABLE_KEY": "pk_test_e2e"}
+               "PORTAL_STRIPE_SECRET_KEY": "sk_test_demo"}
         if clock:
             env["PORTAL_CLOCK"] = clock
         return subprocess.run([*portal_command(), *args], cwd=self.cwd, env=env,
