@@ -28,6 +28,7 @@ from tests.integration.invoices.conftest import (  # noqa: F401  (fixtures used 
     signed_in,
     world,
 )
+from tests.integration.plans.test_plan_requests import plan_row
 
 COLLECTOR = "collector@vendor.example"
 STAFF_VIEWER = "auditor@vendor.example"
@@ -73,14 +74,6 @@ def request(book, *numbers: str, terms: Terms = TOO_LONG, by: str | None = PAYER
             reason="A slow quarter", user_id=user_id, policy=Policy(), today=TODAY)
         uow.commit()
         return plan.id
-
-
-def plan_row(book, plan_id: int) -> Plan:
-    with book.database.session() as session:
-        plan = session.get(Plan, plan_id)
-        _ = (plan.installments, plan.terms, plan.invoices)
-        session.expunge_all()
-        return plan
 
 
 def staff(app, email: str = COLLECTOR) -> Browser:
