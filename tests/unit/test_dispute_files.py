@@ -74,19 +74,26 @@ def image(image_format: str, size: tuple[int, int] = (8, 8)) -> bytes:
     return buffer.getvalue()
 
 
+# Archives carry the time they were written; a fixed one keeps the bytes, and so the test
+# ids pytest-xdist compares between workers, the same in every process.
+FIXED_TIME = (2026, 1, 2, 3, 4, 6)
+
+
 def xlsx(**changes: str | bytes) -> bytes:
     """A minimal workbook, with parts added or replaced by ``changes`` (name=content)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in {**WORKBOOK_PARTS, **changes}.items():
-            archive.writestr(name, content)
+            archive.writestr(zipfile.ZipInfo(name, FIXED_TIME), content,
+                             zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
 def a_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("payload.html", "<script>alert(1)</script>")
+        archive.writestr(zipfile.ZipInfo("payload.html", FIXED_TIME),
+                         "<script>alert(1)</script>")
     return buffer.getvalue()
 
 
@@ -141,13 +148,14 @@ def refused(data: bytes, filename: str) -> FileRefused:
 
 
 @pytest.mark.parametrize(("kind", "content_type", "extension", "data"), [
-    ("pdf", "application/pdf", ".pdf", pdf()),
-    ("png", "image/png", ".png", image("PNG")),
-    ("jpeg", "image/jpeg", ".jpg", image("JPEG")),
-    ("csv", "text/csv", ".csv", CSV),
-    ("csv", "text/csv", ".csv", b"\xef\xbb\xbf" + "nom,montant\nété,3\n".encode()),
-    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx",
-     xlsx()),
+    pytest.param("pdf", "application/pdf", ".pdf", pdf(), id="pdf"),
+    pytest.param("png", "image/png", ".png", image("PNG"), id="png"),
+    pytest.param("jpeg", "image/jpeg", ".jpg", image("JPEG"), id="jpeg"),
+    pytest.param("csv", "text/csv", ".csv", CSV, id="csv"),
+    pytest.param("csv", "text/csv", ".csv",
+                 b"\xef\xbb\xbf" + "nom,montant\nété,3\n".encode(), id="csv with a BOM"),
+    pytest.param("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 ".xlsx", xlsx(), id="xlsx"),
 ])
 def test_each_accepted_kind_passes_under_any_name(kind, content_type, extension, data):
     assert check(data, "whatever.bin") == Checked(
