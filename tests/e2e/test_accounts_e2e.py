@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.accounts import services
 from portal.ledger.models import Customer
@@ -48,7 +49,7 @@ def test_invite_join_sign_in_and_removal(live_server, acme, page_factory, smtp_s
     admin.get_by_label("Name", exact=True).fill("Nia Clerk")
     admin.get_by_label("Role", exact=True).select_option("payer")
     admin.get_by_role("button", name="Send invitation").click()
-    assert admin.get_by_text("Invitation sent to nia.clerk@acme.example").is_visible()
+    expect(admin.get_by_text("Invitation sent to nia.clerk@acme.example")).to_be_visible()
 
     [message] = smtp_sink.to("nia.clerk@acme.example")
     link = re.search(r"(http://127\.0\.0\.1:\d+/invitations/\S+)", smtp_sink.text(message))[1]
@@ -62,16 +63,16 @@ def test_invite_join_sign_in_and_removal(live_server, acme, page_factory, smtp_s
     payer.wait_for_url(f"{base}/invoices")  # customers land on their invoices
     payer.get_by_role("link", name="Home").click()
     payer.wait_for_url(f"{base}/account")
-    assert payer.get_by_text("Role: Payer").is_visible()
+    expect(payer.get_by_text("Role: Payer")).to_be_visible()
     assert payer.get_by_role("link", name="Users").count() == 0
 
     # The admin removes Nia; her open session ends at her next click.
     admin.reload()
     admin.get_by_role("button", name="Remove Nia Clerk").click()
-    assert admin.get_by_text("The user is removed and signed out.").is_visible()
+    expect(admin.get_by_text("The user is removed and signed out.")).to_be_visible()
     payer.reload()
     assert payer.url.startswith(f"{base}/login")
-    assert payer.get_by_role("heading", name="Sign in").is_visible()
+    expect(payer.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
 def test_viewer_has_no_user_management(live_server, acme, page_factory):
@@ -80,7 +81,7 @@ def test_viewer_has_no_user_management(live_server, acme, page_factory):
     viewer.wait_for_url(f"{live_server.url}/invoices")
     viewer.get_by_role("link", name="Home").click()
     viewer.wait_for_url(f"{live_server.url}/account")
-    assert viewer.get_by_text("Role: Viewer").is_visible()
+    expect(viewer.get_by_text("Role: Viewer")).to_be_visible()
     assert viewer.get_by_role("link", name="Users").count() == 0
     response = viewer.goto(f"{live_server.url}/account/users")
     assert response.status == 403

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.accounts import services
 from portal.ledger.models import Customer
@@ -75,7 +76,7 @@ def test_an_admin_links_and_enters_bank_accounts(live_server, acme, page_factory
     page.goto(f"{base}/account")
     page.get_by_role("link", name="Add and remove the account's bank accounts (ACH)").click()
     page.wait_for_url(f"{base}/bank-accounts")
-    assert page.get_by_text("No bank accounts are saved yet.").is_visible()
+    expect(page.get_by_text("No bank accounts are saved yet.")).to_be_visible()
     axe_clean(page, found, "/bank-accounts (empty)")
 
     # Link with the bank, by keyboard: the button, then Link's dialog.
@@ -117,19 +118,19 @@ def test_an_admin_links_and_enters_bank_accounts(live_server, acme, page_factory
     page.get_by_label("Account number", exact=True).fill("000222222227")
     page.get_by_label("Account number again").fill("000222222227")
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_text("This is not a valid US routing number.").is_visible()
+    expect(page.get_by_text("This is not a valid US routing number.")).to_be_visible()
     assert page.get_by_label("Routing number").get_attribute("aria-invalid") == "true"
     axe_clean(page, found, "/bank-accounts/new (errors)")
     page.get_by_label("Routing number").fill("110000000")
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("Step 2 of 2").wait_for()
-    assert page.get_by_text("savings account ending in 2227 to verify it").is_visible()
+    expect(page.get_by_text("savings account ending in 2227 to verify it")).to_be_visible()
     axe_clean(page, found, "/bank-accounts/new (authorization)")
     screenshot(page, f"bank-account-authorize-{width}")
     page.get_by_label("I authorize this, on behalf of the account holder").check()
     page.get_by_role("button", name="Add the account and send the deposits").click()
     page.wait_for_url(re.compile(r"/bank-accounts/\d+/verify\?sent=1$"))
-    assert page.get_by_text("Two small deposits are on their way to it.").is_visible()
+    expect(page.get_by_text("Two small deposits are on their way to it.")).to_be_visible()
     axe_clean(page, found, "/bank-accounts/<id>/verify")
     screenshot(page, f"bank-account-verify-{width}")
     page.get_by_label("First deposit").fill("0.45")

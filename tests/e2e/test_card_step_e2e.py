@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from portal import ledger
 from portal.accounts import services
@@ -96,7 +97,7 @@ def test_the_card_step_in_a_browser(live_server, acme, page_factory, width):
                                   "the bank that issued it. Nothing was charged.")
     found["/pay (declined)"] = violations(page)
     screenshot(page, f"checkout-declined-{width}")
-    assert page.get_by_role("button", name="Pay $300.00").is_visible()
+    expect(page.get_by_role("button", name="Pay $300.00")).to_be_visible()
 
     # 3-D Secure, and the card saved: the stand-in's dialog stands for the bank's.
     type_card(page, "4000002760003184")
@@ -108,8 +109,8 @@ def test_the_card_step_in_a_browser(live_server, acme, page_factory, width):
     screenshot(page, f"checkout-3ds-{width}")
     page.get_by_role("button", name="Complete authentication").click()
     page.wait_for_url(PAID_PAGE)
-    assert page.get_by_text("Thank you. Your payment of $300.00 is complete").is_visible()
-    assert page.get_by_text("Visa ending in 3184").is_visible()
+    expect(page.get_by_text("Thank you. Your payment of $300.00 is complete")).to_be_visible()
+    expect(page.get_by_text("Visa ending in 3184")).to_be_visible()
 
     # The saved card pays the next invoices without Stripe.js being asked for a card.
     page.goto(f"{base}/pay?invoice=F-3")
@@ -120,10 +121,10 @@ def test_the_card_step_in_a_browser(live_server, acme, page_factory, width):
     if page.url.endswith("/authenticate"):  # this test card asks every time, as at Stripe
         page.get_by_role("button", name="Complete authentication").click()
         page.wait_for_url(PAID_PAGE)
-    assert page.get_by_text("Thank you. Your payment of $300.00 is complete").is_visible()
+    expect(page.get_by_text("Thank you. Your payment of $300.00 is complete")).to_be_visible()
 
     page.goto(f"{base}/cards")
-    assert page.get_by_role("rowheader", name="Visa ending in 3184").is_visible()
+    expect(page.get_by_role("rowheader", name="Visa ending in 3184")).to_be_visible()
     found["/cards"] = violations(page)
     screenshot(page, f"saved-cards-{width}")
     assert not any(found.values()), "\n".join(

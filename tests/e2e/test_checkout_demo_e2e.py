@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import pdf
 from tests.e2e.conftest import screenshot
@@ -124,7 +125,7 @@ def test_clerk_pays_three_demo_invoices_by_card(demo, page_factory, smtp_sink):
     assert f"you save {money(save)}" in totals.inner_text()
     assert cents(totals.locator("[data-charge]").inner_text()) == total
     pay = page.get_by_role("button", name=f"Pay {money(total)}")
-    assert pay.is_visible()
+    expect(pay).to_be_visible()
 
     # The card, in the local Stripe's stand-in for the card Element.
     for label, value in CARD.items():

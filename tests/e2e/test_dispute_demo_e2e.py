@@ -11,6 +11,7 @@ import re
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.e2e.axe import describe, violations
 from tests.e2e.conftest import screenshot
@@ -85,7 +86,7 @@ def test_dispute_two_lines_pay_the_rest_and_get_the_credit(demo, page_factory):
     dispute_url = clerk.url
     assert f"Your dispute is open. {money(disputed)} of the invoice is on hold" in \
         clerk.locator("body").inner_text()
-    assert clerk.get_by_role("link", name="crushed-cartons.jpg").is_visible()
+    expect(clerk.get_by_role("link", name="crushed-cartons.jpg")).to_be_visible()
     assert MARKUP in clerk.locator("[data-thread]").inner_text()
     assert clerk.evaluate("window.__ran") is None
     accessible(clerk, "dispute (open)")

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from babel.numbers import format_currency
+from playwright.sync_api import expect
 
 from portal import ledger
 from portal.accounts import services
@@ -83,7 +84,7 @@ def test_filter_bucket_search_select_across_pages_and_download(payer, page_facto
     page.get_by_role("link", name="Overdue", exact=True).click()
     page.wait_for_url(lambda url: url.endswith("/invoices?status=overdue"))
     assert numbers_on(page) == [f"E-{i:03d}" for i in range(1, 21)]
-    assert page.get_by_text("60 days overdue").is_visible()
+    expect(page.get_by_text("60 days overdue")).to_be_visible()
 
     page.get_by_role("link", name="31\u201360 days past due").click()
     page.wait_for_url(lambda url: "aging=31_60" in url)
@@ -205,7 +206,7 @@ def test_spanish_and_french_pages_and_documents(payer, page_factory):
     page.wait_for_url(f"{base}/invoices")
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.locator("h1").inner_text() == "Facturas"
-    assert page.get_by_role("link", name="Vencidas", exact=True).is_visible()
+    expect(page.get_by_role("link", name="Vencidas", exact=True)).to_be_visible()
     assert format_currency(Decimal(outstanding).scaleb(-2), "USD", locale="es") in \
         page.locator(".summary").inner_text()
     page.goto(f"{base}/invoices/E-036")
@@ -275,7 +276,7 @@ def test_discount_offer_reads_in_the_vendors_terms(payer, page_factory):
     sign_in(page, payer, "payer@acme.example")
     page.wait_for_url(f"{payer}/invoices")
     page.goto(f"{payer}/invoices/E-036")
-    assert page.get_by_text("Pay $521.26 by December 15, 2026 and save $10.64.").is_visible()
+    expect(page.get_by_text("Pay $521.26 by December 15, 2026 and save $10.64.")).to_be_visible()
 
 
 def test_viewer_sees_no_pay_button_and_a_post_to_pay_is_refused(payer, page_factory):

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import pdf
 from tests.e2e.axe import describe, violations
@@ -61,7 +62,7 @@ def test_a_payer_without_an_account_pays_the_demo_link_by_card(demo, page_factor
     # The checkout: the demo's link is inside its early-payment discount window.
     page.get_by_role("link", name="Pay this invoice").click()
     page.wait_for_url(f"{demo.url}/i/pay")
-    assert page.get_by_text("Pays it in full with the discount").is_visible()
+    expect(page.get_by_text("Pays it in full with the discount")).to_be_visible()
     charge = cents(page.locator("[data-charge]").inner_text())
     page.get_by_label("Your name").fill(PAYER_NAME)
     page.get_by_label("Your e-mail").fill(PAYER_EMAIL)

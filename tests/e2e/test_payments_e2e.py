@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.axe import describe, violations
 from tests.e2e.conftest import screenshot
@@ -32,7 +33,7 @@ def test_payment_pages_look_right_and_pass_axe(live_server, page_factory, width)
     found["/payments (errors)"] = violations(page)
 
     page.goto(f"{base}/payments/{world.check}")
-    assert page.get_by_text("Goods damaged or defective").is_visible()
+    expect(page.get_by_text("Goods damaged or defective")).to_be_visible()
     found[f"/payments/{world.check}"] = violations(page)
     screenshot(page, f"payment-detail-check-{width}")
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from playwright.sync_api import expect
 
 from portal.gateways.plaid import PlaidGateway
 from tests.e2e.axe import describe, violations
@@ -174,7 +175,7 @@ def test_an_account_is_linked_by_keyboard(page_factory, host_page, plaid, width)
 
     page.wait_for_function("() => window.linkSuccess !== undefined")
     success = page.evaluate("window.linkSuccess")
-    assert not dialog.is_visible()
+    expect(dialog).to_be_hidden()
     assert page.evaluate("document.activeElement.id") == "link", "focus returns to the page"
     assert page.get_by_role("status").inner_text() == "Linked Plaid Checking"
     metadata = success["metadata"]
@@ -208,7 +209,7 @@ def test_escape_closes_link_and_calls_on_exit(page_factory, host_page, plaid):
     assert exit_["error"] is None
     assert exit_["metadata"]["status"] == "requires_account_selection"
     assert exit_["metadata"]["institution"]["institution_id"] == "ins_109508"
-    assert not dialog.is_visible()
+    expect(dialog).to_be_hidden()
     assert page.evaluate("document.activeElement.id") == "link"
     assert page.evaluate("window.linkEvents") == ["OPEN", "EXIT"]
     assert errors == []
