@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import InvalidOperation
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from portal import ledger
@@ -113,6 +113,12 @@ def held(session: Session, invoice_ids: list[int]) -> dict[int, int]:
         select(Dispute.invoice_id, func.sum(Dispute.amount_minor))
         .where(Dispute.invoice_id.in_(invoice_ids), Dispute.status.in_(IN_FORCE))
         .group_by(Dispute.invoice_id))}
+
+
+def in_force_clause(invoice_id):
+    """SQL: the invoice whose id is ``invoice_id`` (a column) has a dispute in force."""
+    return exists(select(Dispute.id).where(Dispute.invoice_id == invoice_id,
+                                           Dispute.status.in_(IN_FORCE)))
 
 
 def in_force(session: Session, invoice_id: int) -> Dispute | None:

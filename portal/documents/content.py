@@ -112,6 +112,9 @@ class InvoiceContent:
     pay_url: str
 
 
+ON_PLAN = "on_plan"  # the statement's column for invoices on active installment plans
+
+
 @dataclass(frozen=True, slots=True)
 class OpenItem:
     """One open invoice on a statement."""
@@ -123,13 +126,15 @@ class OpenItem:
     total_minor: int
     balance_minor: int
     processing_minor: int
-    days_past_due: int
-    bucket: str
+    days_past_due: int  # 0 on an active plan: its schedule replaces the due date
+    bucket: str  # an aging bucket, or "on_plan"
+    on_plan: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class AgingBucket:
-    """What is open in one aging bucket (``current``, ``1_30``, ... ``over_90``)."""
+    """What is open in one aging bucket (``current``, ``1_30``, ... ``over_90``), or on
+    active installment plans (``on_plan``, only when something is)."""
 
     key: str
     amount_minor: int
@@ -157,8 +162,9 @@ class CurrencySection:
 
     @property
     def past_due_minor(self) -> int:
-        """What is open past its due date (every bucket but ``current``)."""
-        return sum(bucket.amount_minor for bucket in self.aging if bucket.key != "current")
+        """What is open past its due date and on no active plan."""
+        return sum(bucket.amount_minor for bucket in self.aging
+                   if bucket.key not in ("current", ON_PLAN))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.documents.content import (
+    ON_PLAN,
     AgingBucket,
     Application,
     BillTo,
@@ -48,6 +49,7 @@ from portal.ledger.models import (
     JournalLine,
     Payment,
 )
+from portal.plans.queries import plans_of
 from portal.vendor.models import Vendor
 
 # Per entry kind: the application a receivable line of that kind is.
@@ -194,15 +196,21 @@ def statement_content(session: Session, customer_id: int, *, vendor: Vendor,
         select(Invoice).where(Invoice.customer_id == customer_id, Invoice.status == "open",
                               Invoice.balance_minor > 0)
         .order_by(Invoice.due_date, Invoice.issue_date, Invoice.number)).all()
+    # As on the invoice list: an invoice on an active plan is kept by the plan's schedule,
+    # so it is neither aged nor past due.
+    planned = {invoice_id for invoice_id, mark in
+               plans_of(session, [invoice.id for invoice in invoices]).items() if mark.active}
     items: dict[str, list[OpenItem]] = defaultdict(list)
     for invoice in invoices:
+        on_plan = invoice.id in planned
         items[invoice.currency].append(OpenItem(
             number=invoice.number, po_number=invoice.po_number,
             issue_date=invoice.issue_date, due_date=invoice.due_date,
             total_minor=invoice.total_minor, balance_minor=invoice.balance_minor,
             processing_minor=invoice.reserved_minor,
-            days_past_due=_days_past_due(invoice.due_date, today),
-            bucket=rules.aging_bucket(invoice.due_date, today)))
+            days_past_due=0 if on_plan else _days_past_due(invoice.due_date, today),
+            bucket=ON_PLAN if on_plan else rules.aging_bucket(invoice.due_date, today),
+            on_plan=on_plan))
     credits = {currency: -int(total) for currency, total in session.execute(
         select(JournalLine.currency, func.sum(JournalLine.amount_minor))
         .where(JournalLine.account == accounts.CUSTOMER_CREDIT,
@@ -215,7 +223,7 @@ def statement_content(session: Session, customer_id: int, *, vendor: Vendor,
         open_items = items.get(currency, [])
         sums = dict.fromkeys(rules.AGING_BUCKETS, 0)
         for item in open_items:
-            sums[item.bucket] += item.balance_minor
+            sums[item.bucket] = sums.get(item.bucket, 0) + item.balance_minor
         sections.append(CurrencySection(
             currency=currency, items=tuple(open_items),
             aging=tuple(AgingBucket(key, amount) for key, amount in sums.items()),

@@ -23,8 +23,8 @@ from portal.invoices.services import AGING_BUCKETS
 
 # Tabs across the top of the list, then the extra choices of the status filter.
 TABS: tuple[str, ...] = ("open", "overdue", "due_soon", "paid", "all")
-STATUSES: tuple[str, ...] = ("open", "overdue", "due_soon", "processing", "paid", "credited",
-                             "written_off", "void", "all")
+STATUSES: tuple[str, ...] = ("open", "overdue", "due_soon", "processing", "on_plan", "disputed",
+                             "paid", "credited", "written_off", "void", "all")
 SORTS: tuple[str, ...] = ("due_asc", "due_desc", "issued_asc", "issued_desc", "amount_asc",
                           "amount_desc")
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)

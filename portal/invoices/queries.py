@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 
 from portal.core import cursors
 from portal.db import folded, prefix_range
-from portal.disputes.services import held
+from portal.disputes.services import held, in_force_clause
 from portal.invoices import open_totals, services
 from portal.invoices.forms import InvoiceFilter, ListParams
 from portal.ledger import customer_credit
 from portal.ledger.models import Customer, Invoice, Payment, Reservation
 from portal.money import Money, minor_exponent
 from portal.payments import ach_authorization
-from portal.plans.queries import plans_of
+from portal.plans.queries import on_active_plan_clause, open_on_active_plans, plans_of
 from portal.vendor.models import Vendor
 
 _SORT_KEYS: dict[str, tuple] = {
@@ -113,16 +113,24 @@ def conditions(customer_id: int, f: InvoiceFilter, today: dt.date,
     """Return the WHERE conditions of ``f`` for the customer's invoices on ``today``."""
     where: list[ColumnElement] = [Invoice.customer_id == customer_id]
     is_open = Invoice.status == "open"
+    # An invoice on an active plan is kept by the plan's schedule: not late, not due soon.
+    on_plan = on_active_plan_clause(Invoice.id)
     if f.status in ("open", "overdue", "due_soon"):
         where.append(is_open)
         if f.status != "open":
-            where += _between(Invoice.due_date, *services.due_date_range(f.status, today))
+            where += [*_between(Invoice.due_date, *services.due_date_range(f.status, today)),
+                      ~on_plan]
     elif f.status == "processing":
         where.append(Invoice.reserved_minor > 0)
+    elif f.status == "on_plan":
+        where += [is_open, on_plan]
+    elif f.status == "disputed":
+        where += [is_open, in_force_clause(Invoice.id)]
     elif f.status != "all":
         where.append(Invoice.status == f.status)
     if f.aging:
-        where += [is_open, *_between(Invoice.due_date, *services.due_date_range(f.aging, today))]
+        where += [is_open, *_between(Invoice.due_date, *services.due_date_range(f.aging, today)),
+                  ~on_plan]
     if f.q:
         # A range on each, not LIKE: an index range scan (portal.db.folded).
         low, high = prefix_range(f.q)
@@ -302,7 +310,7 @@ class Figure:
         return shown or [Money.zero(fallback)]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Group:
     """Open invoices of one currency, aging bucket and due-soon flag, as the summary counts them."""
 
@@ -316,25 +324,33 @@ class Group:
 
 @dataclass(slots=True)
 class Summary:
-    """The figures above the list: what is open, late, due soon, in progress and in credit."""
+    """The figures above the list: what is open, late, due soon, on plan, in progress and in
+    credit.
+
+    Open invoices on an active plan count in ``open`` and ``on_plan`` (and in
+    ``processing`` while a payment is under way), never in ``overdue``,
+    ``due_soon`` or an aging bucket: the plan's schedule replaces their due dates.
+    """
 
     currency: str
     open: Figure = field(default_factory=Figure)
     overdue: Figure = field(default_factory=Figure)
     due_soon: Figure = field(default_factory=Figure)
+    on_plan: Figure = field(default_factory=Figure)
     processing: Figure = field(default_factory=Figure)
     aging: dict[str, Figure] = field(
         default_factory=lambda: {b: Figure() for b in services.AGING_BUCKETS})
     credit: list[Money] = field(default_factory=list)
-    groups: list[Group] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)  # chased: on no active plan
+    plan_groups: list[Group] = field(default_factory=list)  # on an active plan
     pending_deltas: int = 0  # changes not folded into the totals yet (see open_totals)
 
     def matching(self, f: InvoiceFilter) -> Matching | None:
         """What :func:`matching` would say for ``f``, from the groups already read.
 
         Only for the tabs and aging buckets over open invoices (the list's first
-        page for most people); None for any other filter, which is then counted by
-        its own query.
+        page for most people); None for any other filter, which is then counted
+        by its own query.
         """
         if f.q or f.advanced:
             return None
@@ -343,7 +359,7 @@ class Summary:
                 return None
             groups = [g for g in self.groups if g.bucket == f.aging]
         elif f.status == "open":
-            groups = self.groups
+            groups = self.groups + self.plan_groups
         elif f.status == "overdue":
             groups = [g for g in self.groups if g.bucket != "current"]
         elif f.status == "due_soon":
@@ -366,22 +382,42 @@ def summary(session: Session, customer_id: int, today: dt.date,
 
     From the open-invoice totals (:mod:`portal.invoices.open_totals`): one row
     per due date, not per invoice, so the cost does not grow with the count.
+    The few open invoices on active plans are then read one by one and moved
+    out of the late and due-soon figures into "on plan".
     """
     own = session.scalar(select(Customer.currency).where(Customer.id == customer_id))
     result = Summary(currency=own or (currencies[0] if currencies else "USD"))
     found = open_totals.figures(session, customer_id, today)
     result.pending_deltas = found.pending
+    chased: dict[tuple[str, str, bool], list[int]] = {}  # count, balance, payable count, minor
     for row in found.rows:
-        currency, aging = row.currency, row.bucket
-        result.groups.append(Group(currency, aging, row.due_soon, row.open_count,
-                                   row.payable_count, row.payable_minor))
-        result.open.add(currency, row.open_count, row.balance_minor)
-        result.aging[aging].add(currency, row.open_count, row.balance_minor)
-        if aging != "current":
-            result.overdue.add(currency, row.open_count, row.balance_minor)
-        if row.due_soon:
-            result.due_soon.add(currency, row.open_count, row.balance_minor)
-        result.processing.add(currency, row.reserved_count, row.reserved_minor)
+        result.open.add(row.currency, row.open_count, row.balance_minor)
+        result.processing.add(row.currency, row.reserved_count, row.reserved_minor)
+        chased[row.currency, row.bucket, row.due_soon] = [
+            row.open_count, row.balance_minor, row.payable_count, row.payable_minor]
+    planned: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    soon_from, soon_to = services.due_date_range("due_soon", today)
+    for invoice in open_on_active_plans(session, customer_id):
+        key = (invoice.currency, services.aging_bucket(invoice.due_date, today),
+               soon_from <= invoice.due_date <= soon_to)
+        payable = max(invoice.balance_minor - invoice.reserved_minor, 0)
+        contribution = (1, invoice.balance_minor, int(payable > 0), payable)
+        for i, value in enumerate(contribution):
+            planned[key][i] += value
+            chased.setdefault(key, [0, 0, 0, 0])[i] -= value
+    for (currency, bucket, soon), (count, balance, payable_count, payable_minor) in \
+            chased.items():
+        result.groups.append(Group(currency, bucket, soon, count, payable_count, payable_minor))
+        result.aging[bucket].add(currency, count, balance)
+        if bucket != "current":
+            result.overdue.add(currency, count, balance)
+        if soon:
+            result.due_soon.add(currency, count, balance)
+    for (currency, bucket, soon), (count, balance, payable_count, payable_minor) in \
+            planned.items():
+        result.plan_groups.append(
+            Group(currency, bucket, soon, count, payable_count, payable_minor))
+        result.on_plan.add(currency, count, balance)
     for currency in currencies:
         credit = customer_credit(session, customer_id, currency)
         if credit > 0:

@@ -16,9 +16,8 @@ vendor's time zone, :func:`portal.vendor.services.local_today`):
 - the payment terms in words.
 
 The date ranges here are the one definition of these rules: the list's SQL
-filters and the summary's buckets are built from :func:`due_date_range`. They
-go by due date alone: an invoice on an active plan is still counted in the
-"Overdue" and "Due soon" tabs and figures, though its badge says "On plan".
+filters and the summary's buckets are built from :func:`due_date_range`, and
+both leave out invoices on active plans (listed and counted under "On plan").
 """
 
 from __future__ import annotations

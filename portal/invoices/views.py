@@ -80,7 +80,7 @@ def index():
     if summary.pending_deltas > open_totals.COMPACT_AFTER:
         _compact_after_response(customer_id)
     return render_template(
-        "invoices/index.html", params=params, errors=errors, today=today,
+        "invoices/index.html", params=params, errors=errors, today=today, statuses=forms.STATUSES,
         customer=session.get(Customer, customer_id), currencies=currencies,
         page=queries.invoice_page(session, customer_id, params, today, vendor, currencies),
         summary=summary,

@@ -9,11 +9,12 @@ import re
 from sqlalchemy import func, select
 
 from portal.disputes.models import Dispute, DisputeAttachment, DisputeEvent
-from portal.ledger.models import CreditMemo, Invoice, JournalEntry
+from portal.ledger.models import CreditMemo, Customer, Invoice, JournalEntry
 from tests.integration.disputes.conftest import (
     SUPPORT,
     TODAY,
     csrf,
+    issue,
     jpeg,
     ledger_ok,
     line_ids,
@@ -277,3 +278,25 @@ def test_a_request_larger_than_five_files_is_refused_before_it_is_read(app, book
     assert "at most 5 files of 10 MB each. Nothing was saved." in text(
         response.get_data(as_text=True))
     assert disputes(book) == [] and stored_files(app.config["PORTAL"]) == []
+
+
+def test_the_invoice_list_filters_disputed_invoices_while_the_dispute_is_in_force(
+        app, book, signed_in):
+    with book.session() as uow:
+        issue(uow.session, uow.session.get(Customer, book.acme_id), "R-2", 90_00)
+        uow.commit()
+    payer = signed_in()
+
+    def disputed() -> list[str]:
+        page = payer.client.get("/invoices?status=disputed").get_data(as_text=True)
+        return re.findall(r'<tr data-number="([^"]+)"', page)
+
+    assert disputed() == []
+    open_dispute(payer, amount="250")
+    assert disputed() == ["R-1"]
+    page = payer.client.get("/invoices?status=disputed").get_data(as_text=True)
+    assert '<option value="disputed" selected>Disputed</option>' in page
+    [dispute] = disputes(book)
+    page = payer.client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    payer.client.post(f"/disputes/{dispute.id}/withdraw", data={"csrf_token": csrf(page)})
+    assert disputed() == []

@@ -1,6 +1,8 @@
 """Invoices on a plan, on SQLite and PostgreSQL: on an active plan an invoice is not chased
-("On plan", linked, instead of "Overdue" or "Due soon"; still payable); on a requested one
-it says "Plan requested" beside its status; the list reads the plans of a page at once."""
+("On plan", linked, instead of "Overdue" or "Due soon"; still payable), and the list's tabs,
+aging buckets and summary figures leave it out of what is late or due soon and count it
+under "On a payment plan"; on a requested one it says "Plan requested" beside its status
+and is chased as before; the list reads the plans of a page at once."""
 
 from __future__ import annotations
 
@@ -10,12 +12,16 @@ import re
 import pytest
 from sqlalchemy import event
 
+from portal.documents.queries import statement_content
+from portal.invoices import forms, queries
 from portal.ledger.models import Customer
 from portal.plans import services
 from portal.plans.models import Plan
 from portal.plans.schedule import MONTHLY, WEEKLY, Policy
 from portal.plans.services import Terms
-from tests.integration.invoices.conftest import TODAY, days, issue, numbers
+from portal.vendor.services import get_vendor
+from tests import pdf
+from tests.integration.invoices.conftest import TODAY, aging, days, figure, issue, numbers
 from tests.integration.invoices.test_invoice_detail import text
 
 
@@ -68,9 +74,7 @@ def test_the_list_says_on_plan_instead_of_overdue_or_due_soon(plans, signed_in):
     assert "plan" not in other.lower()
 
 
-def test_the_detail_pages_say_the_same_and_offer_no_second_plan(plans, app, signed_in):
-    if "plans.new" not in app.view_functions:  # a stand-in until the plans feature has it
-        app.add_url_rule("/plans/new", endpoint="plans.new", view_func=lambda: "")
+def test_the_detail_pages_say_the_same_and_offer_no_second_plan(plans, signed_in):
     b = signed_in()
     page = b.client.get("/invoices/P-1").get_data(as_text=True)
     assert f'href="/plans/{plans["active"]}" data-plan="{plans["active"]}">On plan</a>' in page
@@ -87,6 +91,89 @@ def test_the_detail_pages_say_the_same_and_offer_no_second_plan(plans, app, sign
     other = b.client.get("/invoices/O-1").get_data(as_text=True)
     assert "Overdue" in text(other) and "Plan requested" not in other
     assert 'href="/plans/new?invoice=O-1">Request a payment plan</a>' in other
+
+
+def listed(browser, query: str) -> list[str]:
+    response = browser.client.get(f"/invoices?{query}")
+    assert response.status_code == 200
+    return sorted(numbers(response.get_data(as_text=True)))
+
+
+def test_the_tabs_and_buckets_leave_out_invoices_on_an_active_plan(plans, signed_in):
+    b = signed_in()
+    assert listed(b, "status=open") == ["O-1", "P-1", "P-2", "R-1"]
+    assert listed(b, "status=overdue") == ["O-1", "R-1"]  # P-1 is 45 days late, on plan
+    assert listed(b, "status=due_soon") == []  # P-2 is due in 3 days, on plan
+    assert listed(b, "status=open&aging=31_60") == []  # P-1 again
+    assert listed(b, "status=open&aging=1_30") == ["O-1", "R-1"]
+    assert listed(b, "status=open&aging=current") == []
+    # The status filter finds them; a requested plan's invoice is not on one yet.
+    assert listed(b, "status=on_plan") == ["P-1", "P-2"]
+    page = b.client.get("/invoices?status=on_plan").get_data(as_text=True)
+    assert '<option value="on_plan" selected>On plan</option>' in page
+    csv = b.client.get("/invoices.csv?status=overdue").get_data(as_text=True)
+    assert "O-1" in csv and "R-1" in csv and "P-1" not in csv
+
+
+def test_the_summary_counts_them_on_plan_not_late(plans, signed_in):
+    page = signed_in().client.get("/invoices").get_data(as_text=True)
+    assert figure(page, "open") == "Total open $2,000.00 4 invoices"
+    assert figure(page, "overdue") == "Overdue $500.00 2 invoices past due"
+    assert figure(page, "due_soon") == "Due in the next 7 days $0.00 0 invoices"
+    assert figure(page, "on_plan") == \
+        "On a payment plan $1,500.00 2 invoices, paid by their plans' schedules"
+    assert 'href="/invoices?status=on_plan" data-figure="on_plan"' in page
+    assert aging(page) == {"current": (0, ["$0.00"]), "1_30": (2, ["$500.00"]),
+                           "31_60": (0, ["$0.00"]), "61_90": (0, ["$0.00"]),
+                           "over_90": (0, ["$0.00"])}
+    assert "Invoices on an active payment plan are not counted as past due" in page
+
+
+@pytest.mark.parametrize("args", [
+    {}, {"status": "overdue"}, {"status": "due_soon"}, {"aging": "current"},
+    {"aging": "1_30"}, {"aging": "31_60"}])
+def test_what_matches_is_the_same_from_the_summary_as_counted(plans, world, app, args):
+    # The tabs' counts and payable totals come off the summary: with invoices on an active
+    # plan they must still be exactly what counting the filter's own rows gives.
+    f, _errors = forms.parse_filter(args)
+    with app.test_request_context(), world.session() as uow:
+        s = uow.session
+        currencies = queries.customer_currencies(s, world.acme_id)
+        derived = queries.summary(s, world.acme_id, TODAY, currencies).matching(f)
+        counted = queries.matching(s, world.acme_id, f, TODAY, currencies)
+    assert derived == counted
+
+
+def test_the_statement_of_account_shows_them_on_plan_not_past_due(plans, world, signed_in):
+    with world.session() as uow:
+        statement = statement_content(uow.session, world.acme_id, vendor=get_vendor(uow.session),
+                                      today=TODAY, base_url="https://portal.example")
+    [usd] = statement.sections
+    assert [(i.number, i.days_past_due, i.bucket, i.on_plan) for i in usd.items] == [
+        ("P-1", 0, "on_plan", True), ("O-1", 10, "1_30", False), ("R-1", 5, "1_30", False),
+        ("P-2", 0, "on_plan", True)]
+    assert [(b.key, b.amount_minor) for b in usd.aging] == [
+        ("current", 0), ("1_30", 500_00), ("31_60", 0), ("61_90", 0), ("over_90", 0),
+        ("on_plan", 1_500_00)]
+    assert (usd.open_minor, usd.past_due_minor) == (2_000_00, 500_00)
+
+    words = " ".join(pdf.pages(signed_in().client.get("/statement.pdf").data))
+    assert "ON A PAYMENT" in words and "$1,500.00" in words  # a heading in capitals, wrapped
+    assert "$500.00 past due" in words
+    assert re.search(r"P-1\s.*?On plan", words, re.S)
+
+
+def test_once_the_plan_defaults_its_invoices_are_late_again(plans, world, signed_in):
+    with world.session() as uow:
+        uow.session.get(Plan, plans["active"]).status = "defaulted"
+        uow.commit()
+    b = signed_in()
+    assert listed(b, "status=overdue") == ["O-1", "P-1", "R-1"]
+    assert listed(b, "status=due_soon") == ["P-2"]
+    assert listed(b, "status=on_plan") == []
+    page = b.client.get("/invoices").get_data(as_text=True)
+    assert figure(page, "overdue") == "Overdue $1,500.00 3 invoices past due"
+    assert 'data-figure="on_plan"' not in page
 
 
 def test_a_plan_that_no_longer_holds_leaves_the_invoice_chased(plans, world, signed_in):
@@ -114,4 +201,5 @@ def test_the_list_reads_the_plans_of_a_page_in_one_query(plans, signed_in, state
     statements.clear()
     page = b.client.get("/invoices?status=all").get_data(as_text=True)
     assert len(numbers(page)) >= 4
-    assert sum("portal_plan_invoices" in sql for sql in statements) == 1
+    # One for the page's rows, one for the summary's invoices on active plans.
+    assert sum("portal_plan_invoices" in sql for sql in statements) == 2
