@@ -118,7 +118,12 @@ def preview(session: Session, customer_id: int, invoices: list[Invoice], terms: 
 
 def record(session: Session, customer_id: int, today: dt.date,
            lookback_days: int) -> Record:
-    """The customer's standing for the policy: a recent default, open AR, credit limit."""
+    """The customer's standing for the policy: a recent default, open AR, credit limit.
+
+    The credit limit is in the customer's currency, so the open AR it is held to is
+    what is open in that currency: amounts in others cannot be added to it without a
+    rate, and the portal has none.
+    """
     since = dt.datetime.combine(today - dt.timedelta(days=lookback_days), dt.time(),
                                 tzinfo=dt.UTC)
     defaulted = session.scalar(select(func.count()).select_from(Plan).where(
@@ -126,7 +131,8 @@ def record(session: Session, customer_id: int, today: dt.date,
         Plan.closed_at >= since)) > 0
     customer = session.get(Customer, customer_id)
     open_ar = session.scalar(select(func.coalesce(func.sum(Invoice.balance_minor), 0)).where(
-        Invoice.customer_id == customer_id, Invoice.status == "open"))
+        Invoice.customer_id == customer_id, Invoice.status == "open",
+        Invoice.currency == customer.currency))
     return Record(defaulted_within_lookback=defaulted, open_ar_minor=int(open_ar),
                   credit_limit_minor=customer.credit_limit_minor)
 

@@ -172,3 +172,20 @@ def test_the_customers_record_is_read_for_the_policy(book):
         uow.commit()
     plan = plan_row(book, request(book))
     assert (plan.status, plan.policy_reasons) == ("requested", ["credit_limit"])
+
+
+def test_the_credit_limit_is_held_to_what_is_open_in_its_currency(book):
+    # $1,999.99 open in USD, the customer's currency, and €100.00: a $2,000.00 limit is
+    # not exceeded (euros are not dollars; adding the minor units would make $2,099.99).
+    with book.session() as uow:
+        uow.session.get(Customer, book.acme_id).credit_limit_minor = 2_000_00
+        uow.commit()
+    assert plan_row(book, request(book)).status == "active"
+
+
+def test_one_cent_over_the_credit_limit_goes_to_staff(book):
+    with book.session() as uow:
+        uow.session.get(Customer, book.acme_id).credit_limit_minor = 1_999_98
+        uow.commit()
+    plan = plan_row(book, request(book))
+    assert (plan.status, plan.policy_reasons) == ("requested", ["credit_limit"])
