@@ -112,6 +112,18 @@ def test_a_plan_within_policy_paid_by_autopay_on_each_due_date(demo, page_factor
     accessible(clerk, "plan (active, autopay)")
     shots.append(screenshot(clerk, "plan-active-1280"))
 
+    # The invoice list counts the two invoices on the plan, not as late or due soon.
+    clerk.goto(f"{base}/invoices")
+    on_plan = clerk.locator("[data-figure=on_plan]")
+    assert cents(on_plan.locator(".money").first.inner_text()) == total - down
+    assert "2 invoices, paid by their plans' schedules" in on_plan.inner_text()
+    accessible(clerk, "invoices (on plan)")
+    shots.append(screenshot(clerk, "invoices-on-plan-1280"))
+    on_plan.click()
+    clerk.wait_for_url(f"{base}/invoices?status=on_plan")
+    listed = clerk.locator("tbody tr[data-number]")
+    assert listed.count() == 2 and first_number in " ".join(listed.all_inner_texts())
+
     # The operator's daily run on each due date: each installment charged once.
     before = _succeeded(demo)
     for k in range(3):
