@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import holidays
 from flask_babel import gettext as _
 
 from portal.gateways.stripe import MandateAcceptance
@@ -40,6 +41,9 @@ from portal.vendor.models import Vendor
 VERSION = "ach-2026-12-02"
 # What the authorization tells the payer a debit takes, and "expected by" counts.
 BUSINESS_DAYS = 4
+# ACH moves on the Federal Reserve's banking days: weekdays but its holidays (a holiday on
+# a Saturday leaves the Friday open; one on a Sunday closes the Monday).
+FED_HOLIDAYS = holidays.financial_holidays("XFED")
 SETUP = "setup"
 DEBIT = "debit"
 PLAN = "plan"  # a plan's autopay: every installment of its schedule
@@ -117,13 +121,18 @@ def plan_text(vendor: Vendor, customer_name: str, payer: Payer, bank: BankAccoun
         _revoke(vendor)))
 
 
+def banking_day(day: dt.date) -> bool:
+    """Tell whether ACH moves money on ``day``: a weekday that is no Federal Reserve holiday."""
+    return day.weekday() < 5 and day not in FED_HOLIDAYS
+
+
 def expected_by(started: dt.date, business_days: int = BUSINESS_DAYS) -> dt.date:
-    """When a debit started on ``started`` should have settled: ``business_days`` weekdays
-    later (bank holidays are not counted out: the date is an estimate, said as one)."""
+    """When a debit started on ``started`` should have settled: ``business_days`` banking
+    days later (an estimate, said as one: a return may still come later)."""
     day = started
     while business_days:
         day += dt.timedelta(days=1)
-        if day.weekday() < 5:
+        if banking_day(day):
             business_days -= 1
     return day
 
