@@ -64,9 +64,19 @@ def owed_through(plan: Plan, number: int, now: Standing | None = None) -> int:
     return max(_through(plan, number) - now.covered_minor - now.in_progress_minor, 0)
 
 
-def next_unpaid(plan: Plan) -> PlanInstallment | None:
-    """The first installment not yet paid, if any."""
-    return next((row for row in plan.installments if row.status != PAID), None)
+def next_unpaid(plan: Plan, now: Standing | None = None) -> PlanInstallment | None:
+    """The first installment the plan's invoices do not show as paid, if any.
+
+    Read from the balances, not the installments' rows: a payment the ERP recorded (a
+    check, say) pays installments at once, before the daily run brings the rows in line.
+    """
+    now = now or standing(plan)
+    through = 0
+    for row in plan.installments:
+        through += row.amount_minor
+        if through > now.covered_minor:
+            return row
+    return None
 
 
 def sync(session: Session, plan: Plan, now: dt.datetime | None = None) -> list[int]:

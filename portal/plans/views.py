@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -27,6 +28,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts import access
 from portal.accounts.access import principal, requires
@@ -40,7 +42,7 @@ from portal.payments.bank_accounts import verified_accounts
 from portal.payments.bank_models import BankAccount
 from portal.payments.views import allow_stripe
 from portal.plans import autopay, forms, progress, services
-from portal.plans.models import ACTIVE, COUNTERED, Plan
+from portal.plans.models import ACTIVE, COUNTERED, Plan, PlanInstallment, PlanInvoice
 from portal.plans.policy_words import percent_words, plan_reasons, reason_words
 from portal.plans.services import PlanError
 from portal.vendor.services import get_vendor, local_today
@@ -64,11 +66,34 @@ def plan_or_404(plan_id: int, *, lock: bool = False) -> Plan:
 @bp.get("/plans")
 @requires("view")
 def index():
-    """The account's plans, newest first."""
+    """The account's plans, newest first, each with what comes next."""
     session = uow().session
-    plans = session.scalars(select(Plan).where(Plan.customer_id == access.customer_id())
-                            .order_by(Plan.created_at.desc(), Plan.id.desc())).all()
-    return render_template("plans/index.html", plans=plans, vendor=get_vendor(session))
+    vendor = get_vendor(session)
+    plans = session.scalars(
+        select(Plan).where(Plan.customer_id == access.customer_id())
+        .options(selectinload(Plan.terms), selectinload(Plan.installments),
+                 selectinload(Plan.invoices).selectinload(PlanInvoice.invoice))
+        .order_by(Plan.created_at.desc(), Plan.id.desc())).all()
+    return render_template("plans/index.html", rows=[_listed(plan) for plan in plans],
+                           vendor=vendor, today=local_today(vendor),
+                           can_plan=principal().can("plan"))
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A plan on the list: its next installment (active plans) and what it still owes."""
+
+    plan: Plan
+    upcoming: PlanInstallment | None
+    owed_minor: int  # what the next installment still needs (payments in progress aside)
+    remaining_minor: int
+
+
+def _listed(plan: Plan) -> Listed:
+    now = progress.standing(plan)
+    upcoming = progress.next_unpaid(plan, now) if plan.status == ACTIVE else None
+    owed = progress.owed_through(plan, upcoming.number, now) if upcoming else 0
+    return Listed(plan, upcoming, owed, now.remaining_minor)
 
 
 # Asking for a plan -----------------------------------------------------------------------
@@ -236,7 +261,7 @@ def detail(plan_id: int):
     if gateway is not None:
         allow_stripe(gateway)
     standing = progress.standing(plan)
-    upcoming = progress.next_unpaid(plan) if plan.status == ACTIVE else None
+    upcoming = progress.next_unpaid(plan, standing) if plan.status == ACTIVE else None
     return render_template(
         "plans/detail.html", plan=plan, vendor=vendor, today=today, standing=standing,
         upcoming=upcoming,

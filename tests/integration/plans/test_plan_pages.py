@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from portal import ledger
 from portal.gateways.stripe import StripeGateway
 from portal.ledger.checks import run_checks
 from portal.ledger.models import Allocation, Customer, Invoice
@@ -110,6 +111,63 @@ def test_the_schedule_is_shown_live_then_the_request_is_approved_at_once(book, s
     assert "Pay $200.00 now" in page and "Pay off the plan: $1,999.99" in page
     assert "Off: pay each installment on this page by its date." in page
     assert "Plan " + str(plan.id) in text(payer.client.get("/plans").get_data(as_text=True))
+
+
+def listed(page: str, plan_id: int) -> dict[str, str]:
+    """The words of plan ``plan_id``'s row on /plans, by column."""
+    row = re.search(rf'<tr data-plan="{plan_id}">(.*?)</tr>', page, re.S).group(1)
+    cells = dict(re.findall(r'<td[^>]*data-label="([^"]+)"[^>]*>(.*?)</td>', row, re.S))
+    return {label: text(cell) for label, cell in cells.items()}
+
+
+def invoice_id(book, number: str) -> int:
+    with book.database.session() as session:
+        return session.scalars(select(Invoice.id).where(Invoice.number == number)).one()
+
+
+def test_the_plans_list_says_what_comes_next(book, signed_in):  # noqa: F811
+    payer = signed_in()
+    request_plan(payer)
+    [active] = plans(book)
+    page = payer.client.get("/plans").get_data(as_text=True)
+    assert 'href="/plans/new">Request a payment plan</a>' in page
+    row = listed(page, active.id)
+    assert row["Status"] == "Active" and row["Total"] == "$1,999.99"
+    assert row["Left to pay"] == "$1,999.99"
+    assert row["Next installment"] == f"$200.00 due {TODAY:%b} {TODAY.day}, {TODAY.year}"
+    assert row["Autopay"] == "Off"
+
+    # The down payment paid by check, recorded by the ERP (no daily run since): the next is
+    # installment 1, a month on, on the list and on the plan's page alike.
+    with book.session() as uow:
+        ledger.record_external_payment(
+            uow.session, customer_id=book.acme_id, amount_minor=200_00, currency="USD",
+            idempotency_key="chk-down", reference="CHK 7",
+            allocations=[ledger.AllocationInput(invoice_id(book, "Q-1"), 200_00)])
+        uow.commit()
+    detail = text(payer.client.get(f"/plans/{active.id}").get_data(as_text=True))
+    assert f"Installment 1, due {FIRST:%B} {FIRST.day}, {FIRST.year}" in detail
+    assert "Pay $599.99 now" in detail
+    row = listed(payer.client.get("/plans").get_data(as_text=True), active.id)
+    assert row["Left to pay"] == "$1,799.99"
+    assert row["Next installment"] == f"$599.99 due {FIRST:%b} {FIRST.day}, {FIRST.year}"
+
+    # Asked outside the policy: waiting for the vendor; nothing to pay yet.
+    with book.session() as uow:
+        s = uow.session
+        extra = issue(s, s.get(Customer, book.acme_id), "Q-3", 500_00)
+        waiting = services.request_plan(
+            s, customer_id=book.acme_id, invoice_ids=[extra.id],
+            terms=Terms(12, MONTHLY, FIRST), reason="Cash", user_id=None, policy=Policy(),
+            today=TODAY)
+        uow.commit()
+        waiting_id = waiting.id
+    row = listed(payer.client.get("/plans").get_data(as_text=True), waiting_id)
+    assert row["Status"] == "Waiting for approval" and row["Left to pay"] == "\N{EN DASH}"
+    assert re.fullmatch(r"Waiting for .+'s decision", row["Next installment"])
+
+    viewer = signed_in("viewer@acme.example")
+    assert "Request a payment plan" not in viewer.client.get("/plans").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("changes", "message"), [
