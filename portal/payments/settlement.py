@@ -203,6 +203,9 @@ def apply_dispute(session: Session, payment: Payment, dispute: Dispute) -> Charg
         code, reason = "chargeback", f"card chargeback, Stripe dispute {dispute.id} " \
                                      f"({dispute.reason})"
     posted = ledger.reverse_payment(session, payment.id, code=code, reason=reason)
+    if posted.created:
+        # An installment it paid is owed again (autopay does not take it a second time).
+        plan_progress.after_payment(session, payment.id)
     if posted.created and payment.method == "ach":
         ach_notices.notify(session, payment.id, ach_notices.RETURNED)
     return Chargeback(payment, dispute, posted.created, outcome.invoice_numbers)

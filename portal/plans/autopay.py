@@ -217,6 +217,11 @@ def _chargeable(session: Session, plan: Plan, installment: PlanInstallment,
         status = session.get(Payment, installment.payment_id).status
         if status in IN_PROGRESS or status == "succeeded":
             return False  # charged already: never twice
+        if status == "reversed":
+            # Taken back by the payer's bank or card issuer: presenting it again could be
+            # against their wish (an unauthorized-debit return, a chargeback). The payer
+            # pays it by hand, or the plan defaults after the grace period.
+            return False
         if installment.last_attempt_on is not None and installment.last_attempt_on >= today:
             return False  # declined today: the retry waits for a later day
     return True

@@ -93,6 +93,9 @@ def sync(session: Session, plan: Plan, now: dt.datetime | None = None) -> list[i
         if paid == row.amount_minor and row.status != PAID:
             row.status = PAID
             newly_paid.append(row.number)
+        elif paid < row.amount_minor and row.status == PAID:
+            # What paid it was taken back (a bank return, a chargeback): it is owed again.
+            row.status = DUE
     if all(row.invoice.balance_minor <= 0 for row in plan.invoices):
         plan.status, plan.closed_at = COMPLETED, now or utcnow()
     session.flush()
@@ -130,7 +133,7 @@ def on_active_plan(session: Session, invoice_ids: list[int]) -> set[int]:
 
 
 def after_payment(session: Session, payment_id: int) -> None:
-    """A payment settled: bring the active plans of its invoices up to date."""
+    """A payment settled or was reversed: bring the active plans of its invoices up to date."""
     invoice_ids = list(session.scalars(select(Allocation.invoice_id).where(
         Allocation.payment_id == payment_id)))
     for plan in active_plans_of_invoices(session, invoice_ids):

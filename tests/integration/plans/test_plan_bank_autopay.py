@@ -1,7 +1,8 @@
 """Autopay from a bank account (ACH), on SQLite and PostgreSQL, with the real parts of the
 ACH checkout tests: a Plaid-linked account, the plan's recurring authorization accepted
 on the plan page, the debit processing for days (never charged twice meanwhile), then
-settled by Stripe's signed webhook, which marks the installment paid."""
+settled by Stripe's signed webhook, which marks the installment paid; a return after
+success makes it owed again, and autopay does not present it a second time."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def config(config, stripe_config, smtp_sink, plaid_config, localplaid):
 @pytest.fixture
 def deliveries(localstripe, stripe_config):
     with webhook_receiver(localstripe, stripe_config, "plan-ach-tests",
-                          ["payment_intent.succeeded"]) as caught:
+                          ["payment_intent.succeeded", "charge.dispute.created"]) as caught:
         yield caught
 
 
@@ -114,4 +115,26 @@ def test_installments_debited_from_a_bank_account_under_the_plans_authorization(
         plan = session.get(Plan, plan_id)
         assert [(i.number, i.status) for i in plan.installments] == [
             (1, "paid"), (2, "due"), (3, "due")]
+        assert run_checks(session).ok
+
+    # The payer's bank takes the debit back ("not authorized", R10) after it succeeded.
+    dispute = localstripe.return_ach(reference, reason="debit_not_authorized")
+    post(payer.client, deliveries, "charge.dispute.created", dispute["id"])
+    with world.database.session() as session:
+        plan = session.get(Plan, plan_id)
+        assert [(i.number, i.status, i.paid_minor) for i in plan.installments] == [
+            (1, "due", 0), (2, "due", 0), (3, "due", 0)]
+        [returned] = session.scalars(select(Payment)).all()
+        assert (returned.status, returned.failure_code) == ("reversed", "R10")
+        assert run_checks(session).ok
+    page = text(payer.client.get(f"/plans/{plan_id}").get_data(as_text=True))
+    assert "Pay $300.00 now" in page  # installment 1 is owed again
+    # Autopay does not take it again; past the grace period the plan defaults.
+    with app.app_context():
+        later = autopay.daily(database, gateway, FIRST + dt.timedelta(days=3), Policy())
+        assert later.charged == 0
+        autopay.daily(database, gateway, FIRST + dt.timedelta(days=11), Policy())
+    with world.database.session() as session:
+        assert session.get(Plan, plan_id).status == "defaulted"
+        assert len(session.scalars(select(Payment)).all()) == 1
         assert run_checks(session).ok
