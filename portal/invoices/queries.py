@@ -310,7 +310,7 @@ class Figure:
         return shown or [Money.zero(fallback)]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """Open invoices of one currency, aging bucket and due-soon flag, as the summary counts them."""
 
