@@ -34,7 +34,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from portal import ledger
-from portal.disputes import files, notices
+from portal.disputes import files, notices, stored
 from portal.disputes.models import (
     CUSTOMER,
     IN_FORCE,
@@ -273,6 +273,7 @@ def _message(session: Session, dispute: Dispute, author: Author, body: str,
     session.flush()
     for upload, check in checked:
         key = storage.put(upload.data)
+        stored.written(session, storage, key)  # deleted again if this rolls back
         session.add(DisputeAttachment(
             dispute_id=dispute.id, message_id=message.id, storage_key=key,
             filename=files.safe_download_name(upload.filename, check),

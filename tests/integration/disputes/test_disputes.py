@@ -4,10 +4,12 @@ staff's decisions (credit once, rejection), withdrawal, and who may reach what."
 
 from __future__ import annotations
 
+import pathlib
 import re
 
 from sqlalchemy import func, select
 
+from portal.disputes import files, services
 from portal.disputes.models import Dispute, DisputeAttachment, DisputeEvent
 from portal.ledger.models import CreditMemo, Customer, Invoice, JournalEntry
 from tests.integration.disputes.conftest import (
@@ -300,3 +302,32 @@ def test_the_invoice_list_filters_disputed_invoices_while_the_dispute_is_in_forc
     page = payer.client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
     payer.client.post(f"/disputes/{dispute.id}/withdraw", data={"csrf_token": csrf(page)})
     assert disputed() == []
+
+
+def test_files_of_a_message_that_rolls_back_are_deleted_and_kept_when_it_commits(
+        app, book, signed_in):
+    # The files reach the store before their rows are committed: a rollback must not
+    # leave a customer's document on disk that no row names.
+    payer = signed_in()
+    open_dispute(payer, amount="50")
+    [dispute] = disputes(book)
+    store = files.storage_for(app.config["PORTAL"])
+    root = pathlib.Path(app.config["PORTAL"].attachments_dir)
+    on_disk = lambda: sorted(p.name for p in root.iterdir() if p.is_file())  # noqa: E731
+    before = on_disk()
+    author = services.Author("customer", "Acme Payer", "payer@acme.example")
+    with app.test_request_context(), book.session() as uow:
+        s = uow.session
+        services.post_message(s, s.get(Dispute, dispute.id), author, "A photo, then an error.",
+                              [services.Upload("photo.png", png())], store)
+        assert len(on_disk()) == len(before) + 1  # written, not yet committed
+        # ...and the unit of work ends without a commit: it rolls back.
+    assert on_disk() == before
+    with app.test_request_context(), book.session() as uow:
+        s = uow.session
+        message = services.post_message(s, s.get(Dispute, dispute.id), author, "A photo.",
+                                        [services.Upload("photo.png", png())], store)
+        uow.commit()
+        [key] = [a.storage_key for a in s.scalars(select(DisputeAttachment).where(
+            DisputeAttachment.message_id == message.id))]
+    assert on_disk() == sorted([*before, key])
