@@ -49,7 +49,7 @@ from portal.ledger.models import (
     JournalLine,
     Payment,
 )
-from portal.plans.queries import plans_of
+from portal.plans.queries import on_active_plan
 from portal.vendor.models import Vendor
 
 # Per entry kind: the application a receivable line of that kind is.
@@ -198,8 +198,7 @@ def statement_content(session: Session, customer_id: int, *, vendor: Vendor,
         .order_by(Invoice.due_date, Invoice.issue_date, Invoice.number)).all()
     # As on the invoice list: an invoice on an active plan is kept by the plan's schedule,
     # so it is neither aged nor past due.
-    planned = {invoice_id for invoice_id, mark in
-               plans_of(session, [invoice.id for invoice in invoices]).items() if mark.active}
+    planned = on_active_plan(session, [invoice.id for invoice in invoices])
     items: dict[str, list[OpenItem]] = defaultdict(list)
     for invoice in invoices:
         on_plan = invoice.id in planned

@@ -48,7 +48,7 @@ from portal.ledger.models import Invoice
 from portal.ledger.payments import AllocationInput
 from portal.money import Money, MoneyError
 from portal.payments import credit_plan
-from portal.plans import progress as plan_progress
+from portal.plans.queries import on_active_plan
 from portal.vendor.models import Vendor
 
 # The short-pay reason that needs the payer's own words.
@@ -205,7 +205,7 @@ def quote(session: Session, customer_id: int, vendor: Vendor, today: dt.date,
                                "currency separately.", currencies=", ".join(currencies)))
     reasons = {reason["code"] for reason in vendor.short_pay_reasons} | {OTHER_REASON}
     on_hold = disputes.held(session, [invoice.id for invoice in found.values()])
-    planned = plan_progress.on_active_plan(session, [invoice.id for invoice in found.values()])
+    planned = on_active_plan(session, [invoice.id for invoice in found.values()])
     for request_line in request.lines:
         invoice = found.get(request_line.number)
         if invoice is None or any(line.invoice is invoice for line in result.lines):

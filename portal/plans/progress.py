@@ -123,15 +123,6 @@ def active_plans_of_invoices(session: Session, invoice_ids: list[int]) -> list[P
                                                    Plan.status == ACTIVE).order_by(Plan.id)))
 
 
-def on_active_plan(session: Session, invoice_ids: list[int]) -> set[int]:
-    """The invoices among ``invoice_ids`` on an active plan."""
-    if not invoice_ids:
-        return set()
-    return set(session.scalars(
-        select(PlanInvoice.invoice_id).join(Plan, Plan.id == PlanInvoice.plan_id)
-        .where(PlanInvoice.invoice_id.in_(invoice_ids), Plan.status == ACTIVE)))
-
-
 def after_payment(session: Session, payment_id: int) -> None:
     """A payment settled or was reversed: bring the active plans of its invoices up to date."""
     invoice_ids = list(session.scalars(select(Allocation.invoice_id).where(

@@ -45,6 +45,12 @@ def plans_of(session: Session, invoice_ids: Collection[int]) -> dict[int, PlanMa
     return {invoice_id: PlanMark(plan_id, status) for invoice_id, plan_id, status in rows}
 
 
+def on_active_plan(session: Session, invoice_ids: Collection[int]) -> set[int]:
+    """The invoices among ``invoice_ids`` on an active plan."""
+    return {invoice_id for invoice_id, mark in plans_of(session, invoice_ids).items()
+            if mark.active}
+
+
 def on_active_plan_clause(invoice_id):
     """SQL: the invoice whose id is ``invoice_id`` (a column) is on an active plan.
 

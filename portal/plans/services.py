@@ -34,7 +34,6 @@ from portal.plans.models import (
     COUNTERED,
     DECLINED,
     DEFAULTED,
-    HOLDING,
     REJECTED,
     REQUESTED,
     Plan,
@@ -42,6 +41,7 @@ from portal.plans.models import (
     PlanInvoice,
     PlanTerms,
 )
+from portal.plans.queries import plans_of
 from portal.plans.schedule import Policy, Record, ScheduleError
 from portal.vendor.models import Vendor
 
@@ -69,11 +69,7 @@ def policy_for(vendor: Vendor) -> Policy:
 
 def on_plan(session: Session, invoice_ids: list[int]) -> set[int]:
     """The invoices among ``invoice_ids`` on a requested, countered or active plan."""
-    if not invoice_ids:
-        return set()
-    return set(session.scalars(
-        select(PlanInvoice.invoice_id).join(Plan, Plan.id == PlanInvoice.plan_id)
-        .where(PlanInvoice.invoice_id.in_(invoice_ids), Plan.status.in_(HOLDING))))
+    return set(plans_of(session, invoice_ids))
 
 
 def eligible(session: Session, customer_id: int, limit: int = 200) -> list[Invoice]:
