@@ -79,6 +79,16 @@ def next_unpaid(plan: Plan, now: Standing | None = None) -> PlanInstallment | No
     return None
 
 
+def upcoming(plan: Plan, now: Standing | None = None) -> tuple[PlanInstallment | None, int]:
+    """An active plan's next unpaid installment and what it still needs (with those before
+    it, less payments in progress); (None, 0) when nothing is left or the plan is not active."""
+    if plan.status != ACTIVE:
+        return None, 0
+    now = now or standing(plan)
+    row = next_unpaid(plan, now)
+    return row, owed_through(plan, row.number, now) if row else 0
+
+
 def sync(session: Session, plan: Plan, now: dt.datetime | None = None) -> list[int]:
     """Bring ``plan``'s installments (and its status) in line with its invoices; return
     the numbers of the installments this made paid."""

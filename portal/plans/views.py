@@ -91,8 +91,7 @@ class Listed:
 
 def _listed(plan: Plan) -> Listed:
     now = progress.standing(plan)
-    upcoming = progress.next_unpaid(plan, now) if plan.status == ACTIVE else None
-    owed = progress.owed_through(plan, upcoming.number, now) if upcoming else 0
+    upcoming, owed = progress.upcoming(plan, now)
     return Listed(plan, upcoming, owed, now.remaining_minor)
 
 
@@ -261,11 +260,10 @@ def detail(plan_id: int):
     if gateway is not None:
         allow_stripe(gateway)
     standing = progress.standing(plan)
-    upcoming = progress.next_unpaid(plan, standing) if plan.status == ACTIVE else None
+    upcoming, upcoming_owed = progress.upcoming(plan, standing)
     return render_template(
         "plans/detail.html", plan=plan, vendor=vendor, today=today, standing=standing,
-        upcoming=upcoming,
-        upcoming_owed=progress.owed_through(plan, upcoming.number, standing) if upcoming else 0,
+        upcoming=upcoming, upcoming_owed=upcoming_owed,
         reasons=plan_reasons(plan, policy),
         can_pay=can_pay, saved_cards=saved, banks=banks, grace_days=policy.grace_days,
         gateway=gateway,
@@ -286,8 +284,7 @@ def pay(plan_id: int):
     if request.form.get("what") == "all":
         amount = standing.remaining_minor - standing.in_progress_minor
     else:
-        upcoming = progress.next_unpaid(plan)
-        amount = progress.owed_through(plan, upcoming.number, standing) if upcoming else 0
+        amount = progress.upcoming(plan, standing)[1]
     if amount <= 0:
         flash(_("Nothing is owed on this plan right now: payments in progress cover it."),
               "info")
