@@ -43,6 +43,12 @@ AMOUNT_CHARACTERS = re.compile(r"[-+]?[\d.,' \u00a0\u202f\u2019]+")
 babel = Babel()
 
 
+def reader_locale(value: str | None) -> str:
+    """The language to write to someone in: their stored setting if the portal speaks it,
+    else English (for e-mails, which have no request to ask)."""
+    return value if value in LANGUAGES else "en"
+
+
 def select_locale() -> str:
     """Pick the request's language: the user's setting, the browser's choice here, its headers."""
     from portal.accounts.access import principal

@@ -29,7 +29,7 @@ from portal.accounts.models import User
 from portal.core import after_commit
 from portal.core.request_db import database
 from portal.disputes.models import CUSTOMER, Dispute, DisputeMessage
-from portal.i18n import LANGUAGES
+from portal.i18n import reader_locale
 from portal.notifications import mail
 from portal.vendor.services import get_vendor
 
@@ -62,11 +62,11 @@ def _vendor_side(session: Session, dispute: Dispute, base_url: str) -> list[_Rea
     if dispute.assigned_to_user_id:
         user = session.get(User, dispute.assigned_to_user_id)
         if user is not None and user.disabled_at is None:
-            return [_Reader(user.email, _locale(user.locale), url)]
+            return [_Reader(user.email, reader_locale(user.locale), url)]
     support = get_vendor(session).support_email
     if support:
         return [_Reader(support, "en", url)]
-    return [_Reader(user.email, _locale(user.locale), url) for user in resolvers(session)]
+    return [_Reader(user.email, reader_locale(user.locale), url) for user in resolvers(session)]
 
 
 def resolvers(session: Session) -> list[User]:
@@ -81,11 +81,8 @@ def _customer_side(session: Session, dispute: Dispute, base_url: str) -> list[_R
     user = session.scalars(select(User).where(
         User.email == dispute.opened_by_email.lower())).first()
     url = f"{base_url}/disputes/{dispute.id}" if dispute.opened_by_user_id else None
-    return [_Reader(dispute.opened_by_email, _locale(user.locale if user else None), url)]
+    return [_Reader(dispute.opened_by_email, reader_locale(user.locale if user else None), url)]
 
-
-def _locale(value: str | None) -> str:
-    return value if value in LANGUAGES else "en"
 
 
 def _send(readers: list[_Reader], what: str, **context) -> None:

@@ -27,7 +27,7 @@ from portal import tasks
 from portal.accounts.models import Membership, User
 from portal.core import after_commit
 from portal.core.request_db import database
-from portal.i18n import LANGUAGES
+from portal.i18n import reader_locale
 from portal.ledger.models import Customer
 from portal.notifications import mail
 from portal.payments.bank_models import REMOVED, BankAccount
@@ -82,7 +82,7 @@ def _read(session: Session, bank_account_id: int, added_by_user_id: int) -> _Add
         adder_email=adder.email, bank_name=bank.bank_name, account_type=bank.account_type,
         last4=bank.last4, added_at=bank.verified_at or bank.created_at, zone=vendor.zone,
         vendor=vendor.name, contact=vendor.support_email or vendor.support_phone or "",
-        readers=tuple(_Reader(user.email, user.locale if user.locale in LANGUAGES else "en")
+        readers=tuple(_Reader(user.email, reader_locale(user.locale))
                       for user in readers))
 
 

@@ -36,7 +36,7 @@ from portal.core.request_db import database
 from portal.documents import render
 from portal.documents.content import BillTo, Letterhead
 from portal.documents.queries import bill_to
-from portal.i18n import LANGUAGES
+from portal.i18n import reader_locale
 from portal.ledger.models import Customer, Payment
 from portal.notifications import mail
 from portal.payments import credit_plan, history
@@ -168,7 +168,7 @@ def recipient(session: Session, payment: Payment) -> Recipient | None:
     if not email:
         return None
     locale = session.scalar(select(User.locale).where(User.email == email.lower()))
-    return Recipient(email=email, locale=locale if locale in LANGUAGES else "en")
+    return Recipient(email=email, locale=reader_locale(locale))
 
 
 def deliver_receipt(session: Session, payment_id: int) -> mail.Email | None:

@@ -27,7 +27,7 @@ from portal import tasks
 from portal.core import after_commit
 from portal.core.request_db import database
 from portal.disputes.notices import resolvers
-from portal.i18n import LANGUAGES
+from portal.i18n import reader_locale
 from portal.ledger.models import Customer, Payment
 from portal.notifications import mail
 from portal.payments.bank_models import BankAccount
@@ -68,9 +68,6 @@ class _Reader:
     staff: bool = False
 
 
-def _locale(value: str | None) -> str:
-    return value if value in LANGUAGES else "en"
-
 
 def customer_side(session: Session, plan: Plan, base_url: str) -> list[_Reader]:
     """Who hears of a plan on the customer's side (:func:`portal.plans.notices.readers`)."""
@@ -83,7 +80,7 @@ def _staff_side(session: Session, plan: Plan, base_url: str) -> list[_Reader]:
     support = get_vendor(session).support_email
     if support:
         return [_Reader(support, "en", url, staff=True)]
-    return [_Reader(user.email, _locale(user.locale), url, staff=True)
+    return [_Reader(user.email, reader_locale(user.locale), url, staff=True)
             for user in resolvers(session)]
 
 

@@ -27,7 +27,7 @@ from portal import tasks
 from portal.accounts.models import Membership, User
 from portal.core import after_commit
 from portal.core.request_db import database
-from portal.i18n import LANGUAGES
+from portal.i18n import reader_locale
 from portal.ledger.models import Customer
 from portal.notifications import mail
 from portal.plans.models import Plan
@@ -53,21 +53,18 @@ class _Reader:
     locale: str
 
 
-def _locale(value: str | None) -> str:
-    return value if value in LANGUAGES else "en"
-
 
 def readers(session: Session, plan: Plan) -> list[_Reader]:
     """Who is told about ``plan``: its requester, else the account's active admins."""
     if plan.requested_by_user_id:
         user = session.get(User, plan.requested_by_user_id)
         if user is not None and user.disabled_at is None:
-            return [_Reader(user.email, _locale(user.locale))]
+            return [_Reader(user.email, reader_locale(user.locale))]
     admins = session.scalars(
         select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.customer_id == plan.customer_id, Membership.role == ACCOUNT_ADMIN,
                User.disabled_at.is_(None)).order_by(User.id))
-    return [_Reader(user.email, _locale(user.locale)) for user in admins]
+    return [_Reader(user.email, reader_locale(user.locale)) for user in admins]
 
 
 def _plan_url(plan_id: int) -> str:
