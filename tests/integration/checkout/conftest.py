@@ -95,6 +95,11 @@ def hidden(page: str, name: str) -> str:
     return match.group(1)
 
 
+def csrf(page: str) -> str:
+    """The page's CSRF token, for posting its form as the browser would."""
+    return hidden(page, "csrf_token")
+
+
 # What the page itself puts in the form: the invoices, the discount it showed for each,
 # the amounts, reasons and notes filled in (or typed), and the payment's key and total.
 _SHOWN_DISCOUNTS = re.compile(r'name="(shown_discount-[^"]+)" value="(\d+)"')

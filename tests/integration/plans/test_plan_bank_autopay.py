@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from portal.plans.services import Terms
 from tests.integration.checkout.conftest import (  # noqa: F401  (fixtures used here)
     TODAY,
     clock,
+    csrf,
     issue,
     signed_in,
     text,
@@ -67,10 +67,6 @@ def plan_id(world):  # noqa: F811
             policy=Policy(min_down_percent=0), today=TODAY)
         uow.commit()
         return plan.id
-
-
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def test_installments_debited_from_a_bank_account_under_the_plans_authorization(

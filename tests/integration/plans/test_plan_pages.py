@@ -25,6 +25,7 @@ from tests.integration.checkout.conftest import (  # noqa: F401  (fixtures used 
     VISA,
     clock,
     config,
+    csrf,
     form_on,
     issue,
     pay,
@@ -32,6 +33,7 @@ from tests.integration.checkout.conftest import (  # noqa: F401  (fixtures used 
     text,
     world,
 )
+from tests.integration.plans.test_plan_requests import ids
 
 FIRST = TODAY + dt.timedelta(days=30)
 
@@ -53,10 +55,6 @@ def terms(**changes) -> dict:
     return {"invoice": ["Q-1", "Q-2"], "count": "3", "frequency": "monthly",
             "first_due_on": FIRST.isoformat(), "down_payment": "200.00",
             "reason": "A slow quarter", **changes}
-
-
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def request_plan(payer, **changes):
@@ -120,11 +118,6 @@ def listed(page: str, plan_id: int) -> dict[str, str]:
     return {label: text(cell) for label, cell in cells.items()}
 
 
-def invoice_id(book, number: str) -> int:
-    with book.database.session() as session:
-        return session.scalars(select(Invoice.id).where(Invoice.number == number)).one()
-
-
 def test_the_plans_list_says_what_comes_next(book, signed_in):  # noqa: F811
     payer = signed_in()
     request_plan(payer)
@@ -143,7 +136,7 @@ def test_the_plans_list_says_what_comes_next(book, signed_in):  # noqa: F811
         ledger.record_external_payment(
             uow.session, customer_id=book.acme_id, amount_minor=200_00, currency="USD",
             idempotency_key="chk-down", reference="CHK 7",
-            allocations=[ledger.AllocationInput(invoice_id(book, "Q-1"), 200_00)])
+            allocations=[ledger.AllocationInput(ids(book, "Q-1")[0], 200_00)])
         uow.commit()
     detail = text(payer.client.get(f"/plans/{active.id}").get_data(as_text=True))
     assert f"Installment 1, due {FIRST:%B} {FIRST.day}, {FIRST.year}" in detail
@@ -302,7 +295,6 @@ def test_another_accounts_plan_is_not_found_and_a_viewer_cannot_act(app, book, s
         "what": "all", "csrf_token": csrf(page)}).status_code == 403
     with book.database.session() as session:
         assert session.scalar(select(func.count()).select_from(Allocation)) == 0
-
 
 
 def test_the_invoice_lists_selection_goes_to_the_request_page(book, signed_in):  # noqa: F811

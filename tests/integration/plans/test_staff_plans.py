@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import html
 import re
 
 import pytest
@@ -21,6 +20,7 @@ from portal.plans.models import COMPLETED, DEFAULTED, Plan
 from portal.plans.schedule import MONTHLY, WEEKLY, Policy
 from portal.plans.services import Terms
 from tests.integration.accounts.conftest import PASSWORD, Browser
+from tests.integration.checkout.conftest import csrf, text
 from tests.integration.invoices.conftest import (  # noqa: F401  (fixtures used here)
     TODAY,
     clock,
@@ -80,14 +80,6 @@ def staff(app, email: str = COLLECTOR) -> Browser:
     browser = Browser(app.test_client())
     assert browser.sign_in(email).status_code == 302
     return browser
-
-
-def text(page: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def queued(page: str) -> list[int]:
